@@ -1,0 +1,541 @@
+"""Privacy models (k-anonymity, l-diversity, t-closeness) as ARX defines them, and a checker.
+
+Every model judges equivalence classes from per-class counts only: ``ClassStats`` holds the
+class sizes and, per sensitive column, a ``(n_classes, n_values)`` histogram. The optimal search
+(``transforms.lattice``) and ``check_privacy`` share these vectorized functions, so the checker
+and the engine cannot disagree. Counts are sums, so partitions can be counted separately and
+merged (``class_counts`` + ``merge_class_counts`` + ``check_class_counts``).
+
+Semantics (ARX):
+
+- k-anonymity: a class violates iff its size < k.
+- distinct l-diversity: violates iff it has < l distinct sensitive values.
+- entropy l-diversity (Shannon): passes iff ``sum f_i ln f_i <= n (ln n - ln l)``; this form
+  avoids the rounding of ``exp(H) >= l`` on exact ties. Grassberger: passes iff
+  ``n ln n - sum f_i G(f_i) >= n ln l`` with
+  ``G(f) = psi(f) + (-1)^f / 2 * (psi((f + 1) / 2) - psi(f / 2))`` (Grassberger 2003).
+- recursive (c, l)-diversity: with sorted counts r_1 >= r_2 >= ..., passes iff
+  ``r_1 < c * (r_l + ... + r_m)``.
+- t-closeness: the earth mover's distance between a class's sensitive distribution and the
+  distribution over the whole table is <= t (a 1e-12 slack absorbs summation-order rounding).
+  Distances: equal (half the L1 distance), ordered (Li et al.: cumulative differences over the
+  value order divided by m - 1; numeric order when every value parses as a number), and
+  hierarchical (Li et al.: sum over hierarchy nodes of level/height * min(positive extra,
+  negative extra)).
+
+Monotonicity (used by the search to tag nodes without checking them): without record
+suppression every model here is monotonic in ARX's sense (merging two passing classes gives a
+passing class: sizes and distinct counts only grow, Shannon entropy is concave, EMD is convex),
+except that we do not rely on it for the Grassberger estimator. With suppression only
+k-anonymity and distinct l-diversity stay monotonic (a class that contains a passing class
+passes), so only those prune when suppression is allowed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+from scipy.special import digamma
+
+from transforms.hierarchy import Hierarchy
+
+__all__ = [
+    "ClassStats",
+    "DistinctLDiversity",
+    "EntropyLDiversity",
+    "KAnonymity",
+    "PrivacyModel",
+    "PrivacyModelError",
+    "PrivacyReport",
+    "RecursiveCLDiversity",
+    "SensitiveDomain",
+    "TCloseness",
+    "check_class_counts",
+    "check_privacy",
+    "class_counts",
+    "class_stats",
+    "merge_class_counts",
+    "sensitive_domain",
+]
+
+EMD_SLACK = 1e-12
+
+
+class PrivacyModelError(Exception):
+    """A privacy model is misconfigured or does not fit the data (names columns, never values)."""
+
+
+@dataclass(frozen=True)
+class SensitiveDomain:
+    """The distinct values of a sensitive column (code order) and their overall counts."""
+
+    column: str
+    labels: tuple[str, ...]
+    global_counts: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    """Per-class counts: sizes and, per sensitive column, value histograms."""
+
+    sizes: np.ndarray
+    histograms: Mapping[str, np.ndarray] = field(default_factory=dict)
+    domains: Mapping[str, SensitiveDomain] = field(default_factory=dict)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.sizes)
+
+    def histogram(self, column: str) -> np.ndarray:
+        try:
+            return self.histograms[column]
+        except KeyError:
+            raise PrivacyModelError(
+                f"sensitive column {column!r} was not counted for this check"
+            ) from None
+
+
+@runtime_checkable
+class PrivacyModel(Protocol):
+    """What the search and the checker need from a privacy model."""
+
+    @property
+    def sensitive_column(self) -> str | None: ...
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:
+        """Boolean mask over classes: True where the class violates the model."""
+        ...
+
+    def monotonic(self, *, with_suppression: bool) -> bool: ...
+
+
+class _ModelBase:
+    """Shared convenience: evaluate a model straight from class ids."""
+
+    @property
+    def sensitive_column(self) -> str | None:
+        return getattr(self, "column", None)
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def violating_classes(
+        self,
+        class_ids: np.ndarray,
+        n_classes: int,
+        sensitive_codes: np.ndarray | None = None,
+        *,
+        domain: SensitiveDomain | None = None,
+        weights: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Violating mask per class from per-record class ids (and sensitive codes)."""
+        sensitive = {}
+        column = self.sensitive_column
+        if column is not None:
+            if sensitive_codes is None or domain is None:
+                raise PrivacyModelError(f"{self!r} needs sensitive codes and their domain")
+            sensitive[column] = (sensitive_codes, domain)
+        return self.violating(
+            class_stats(class_ids, n_classes, weights=weights, sensitive=sensitive)
+        )
+
+
+@dataclass(frozen=True)
+class KAnonymity(_ModelBase):
+    k: int
+
+    def __post_init__(self) -> None:
+        if int(self.k) != self.k or self.k < 1:
+            raise PrivacyModelError(f"k must be a positive integer, got {self.k}")
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:
+        return stats.sizes < self.k
+
+    def monotonic(self, *, with_suppression: bool) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class DistinctLDiversity(_ModelBase):
+    column: str
+    l: int  # noqa: E741 - the literature's name
+
+    def __post_init__(self) -> None:
+        if int(self.l) != self.l or self.l < 1:
+            raise PrivacyModelError(f"distinct l must be a positive integer, got {self.l}")
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:
+        return distinct_counts(stats.histogram(self.column)) < self.l
+
+    def monotonic(self, *, with_suppression: bool) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class EntropyLDiversity(_ModelBase):
+    column: str
+    l: float  # noqa: E741
+    estimator: Literal["shannon", "grassberger"] = "shannon"
+
+    def __post_init__(self) -> None:
+        if not self.l >= 1:
+            raise PrivacyModelError(f"entropy l must be >= 1, got {self.l}")
+        if self.estimator not in ("shannon", "grassberger"):
+            raise PrivacyModelError(f"unknown entropy estimator {self.estimator!r}")
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:
+        hist = stats.histogram(self.column)
+        n = hist.sum(axis=1)
+        if self.estimator == "shannon":
+            return _sum_f_ln_f(hist) > n * (np.log(n) - np.log(self.l))
+        return n * np.log(n) - _sum_f_grassberger(hist) < n * np.log(self.l)
+
+    def achieved(self, stats: ClassStats, /) -> np.ndarray:
+        """exp(entropy) per class (the largest l the class satisfies)."""
+        hist = stats.histogram(self.column)
+        n = hist.sum(axis=1)
+        if self.estimator == "shannon":
+            return np.exp(np.log(n) - _sum_f_ln_f(hist) / n)
+        return np.exp(np.log(n) - _sum_f_grassberger(hist) / n)
+
+    def monotonic(self, *, with_suppression: bool) -> bool:
+        return not with_suppression and self.estimator == "shannon"
+
+
+@dataclass(frozen=True)
+class RecursiveCLDiversity(_ModelBase):
+    column: str
+    c: float
+    l: int  # noqa: E741
+
+    def __post_init__(self) -> None:
+        if int(self.l) != self.l or self.l < 1:
+            raise PrivacyModelError(f"recursive l must be a positive integer, got {self.l}")
+        if not self.c > 0:
+            raise PrivacyModelError(f"recursive c must be > 0, got {self.c}")
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:
+        ordered = -np.sort(-stats.histogram(self.column), axis=1)
+        tail = ordered[:, self.l - 1 :].sum(axis=1) if ordered.shape[1] >= self.l else 0.0
+        return ~(ordered[:, 0] < self.c * tail)
+
+    def achieved(self, stats: ClassStats, /) -> np.ndarray:
+        """Largest l per class with r_1 < c * (r_l + ...); 0 if even l = 1 fails."""
+        ordered = -np.sort(-stats.histogram(self.column), axis=1)
+        tails = np.cumsum(ordered[:, ::-1], axis=1)[:, ::-1]  # tails[:, j] = r_{j+1} + ...
+        ok = ordered[:, :1] < self.c * tails
+        return np.where(ok.any(axis=1), ok.shape[1] - np.argmax(ok[:, ::-1], axis=1), 0)
+
+    def monotonic(self, *, with_suppression: bool) -> bool:
+        return not with_suppression
+
+
+@dataclass(frozen=True)
+class TCloseness(_ModelBase):
+    column: str
+    t: float
+    distance: Literal["equal", "ordered", "hierarchical"] = "equal"
+    hierarchy: Hierarchy | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.t <= 1:
+            raise PrivacyModelError(f"t must lie in [0, 1], got {self.t}")
+        if self.distance not in ("equal", "ordered", "hierarchical"):
+            raise PrivacyModelError(f"unknown t-closeness distance {self.distance!r}")
+        if self.distance == "hierarchical" and self.hierarchy is None:
+            raise PrivacyModelError(
+                f"hierarchical t-closeness on {self.column!r} needs the column's hierarchy"
+            )
+
+    def violating(self, stats: ClassStats, /) -> np.ndarray:
+        return self.distances(stats) > self.t + EMD_SLACK
+
+    def distances(self, stats: ClassStats, /) -> np.ndarray:
+        """Earth mover's distance of every class to the overall distribution."""
+        hist = stats.histogram(self.column)
+        domain = stats.domains[self.column]
+        p = hist / hist.sum(axis=1, keepdims=True)
+        q = domain.global_counts / domain.global_counts.sum()
+        if self.distance == "equal":
+            return 0.5 * np.abs(p - q).sum(axis=1)
+        if self.distance == "ordered":
+            return _ordered_emd(p, q, domain.labels)
+        assert self.hierarchy is not None
+        return _hierarchical_emd(p, q, domain.labels, self.hierarchy)
+
+    def monotonic(self, *, with_suppression: bool) -> bool:
+        return not with_suppression
+
+
+# --- vectorized helpers -------------------------------------------------------------------
+
+
+def distinct_counts(hist: np.ndarray) -> np.ndarray:
+    return np.count_nonzero(hist > 0, axis=1)
+
+
+def _sum_f_ln_f(hist: np.ndarray) -> np.ndarray:
+    safe = np.where(hist > 0, hist, 1.0)
+    return (hist * np.log(safe)).sum(axis=1)
+
+
+def _grassberger_g(f: np.ndarray) -> np.ndarray:
+    sign = np.where(np.mod(f, 2) == 0, 1.0, -1.0)
+    return digamma(f) + 0.5 * sign * (digamma((f + 1) / 2) - digamma(f / 2))
+
+
+def _sum_f_grassberger(hist: np.ndarray) -> np.ndarray:
+    safe = np.where(hist > 0, hist, 1.0)
+    return np.where(hist > 0, hist * _grassberger_g(safe), 0.0).sum(axis=1)
+
+
+def value_order(labels: Sequence[str]) -> np.ndarray:
+    """Codes sorted by value: numerically if every label is a number, else as strings."""
+    numeric = pd.to_numeric(pd.Series(list(labels), dtype=object), errors="coerce")
+    if len(labels) and not numeric.isna().any():
+        return np.argsort(numeric.to_numpy(dtype=float), kind="stable")
+    return np.argsort(np.asarray(labels, dtype=object), kind="stable")
+
+
+def _ordered_emd(p: np.ndarray, q: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+    m = len(labels)
+    if m <= 1:
+        return np.zeros(p.shape[0])
+    order = value_order(labels)
+    cumulative = np.cumsum((p - q)[:, order], axis=1)[:, :-1]
+    return np.abs(cumulative).sum(axis=1) / (m - 1)
+
+
+def _hierarchical_emd(
+    p: np.ndarray, q: np.ndarray, labels: Sequence[str], hierarchy: Hierarchy
+) -> np.ndarray:
+    rows = hierarchy.codes(pd.Series(list(labels), dtype=object))
+    height = hierarchy.height - 1
+    if height == 0:
+        return np.zeros(p.shape[0])
+    extra = p - q  # level 0: one column per leaf in the data
+    child_ids = np.arange(len(labels))
+    cost = np.zeros(p.shape[0])
+    for level in range(1, height + 1):
+        # a node is its path from this level to the top, so equal labels under different
+        # parents stay different nodes
+        paths = pd.Series([tuple(hierarchy.levels[r][level:]) for r in rows], dtype=object)
+        parent_ids, parents = pd.factorize(paths)
+        n_children = int(child_ids.max()) + 1
+        child_parent = np.zeros(n_children, dtype=np.int64)
+        child_parent[child_ids] = parent_ids
+        onehot = np.zeros((n_children, len(parents)))
+        onehot[np.arange(n_children), child_parent] = 1.0
+        positive = np.clip(extra, 0, None) @ onehot
+        negative = np.clip(-extra, 0, None) @ onehot
+        cost += (level / height) * np.minimum(positive, negative).sum(axis=1)
+        extra = extra @ onehot
+        child_ids = parent_ids
+    return cost
+
+
+# --- building class statistics -------------------------------------------------------------
+
+
+def sensitive_domain(values: pd.Series, /, *, column: str) -> tuple[np.ndarray, SensitiveDomain]:
+    """Integer codes of a sensitive column and its domain (overall counts over all rows)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if (codes < 0).any():
+        raise PrivacyModelError(f"sensitive column {column!r} has missing values")
+    counts = np.bincount(codes, minlength=len(uniques)).astype(np.float64)
+    labels = tuple(str(u) for u in uniques)
+    return codes.astype(np.int64), SensitiveDomain(column, labels, counts)
+
+
+def class_stats(
+    class_ids: np.ndarray,
+    n_classes: int,
+    /,
+    *,
+    weights: np.ndarray | None = None,
+    sensitive: Mapping[str, tuple[np.ndarray, SensitiveDomain]] | None = None,
+) -> ClassStats:
+    """Class sizes and sensitive histograms by ``np.bincount`` (no per-row Python)."""
+    sizes = np.bincount(class_ids, weights=weights, minlength=n_classes)
+    histograms: dict[str, np.ndarray] = {}
+    domains: dict[str, SensitiveDomain] = {}
+    for column, (codes, domain) in (sensitive or {}).items():
+        m = domain.size
+        flat = np.bincount(class_ids * m + codes, weights=weights, minlength=n_classes * m)
+        histograms[column] = flat.reshape(n_classes, m).astype(np.float64)
+        domains[column] = domain
+    return ClassStats(sizes.astype(np.int64), histograms, domains)
+
+
+def qi_class_ids(df: pd.DataFrame, /, *, qi: Sequence[str]) -> tuple[np.ndarray, int]:
+    """Equivalence class id per row: factorize each QI, mixed-radix key, factorize the key."""
+    if not qi:
+        return np.zeros(len(df), dtype=np.int64), 1 if len(df) else 0
+    key = np.zeros(len(df), dtype=np.int64)
+    radix = 1
+    for column in qi:
+        codes, uniques = pd.factorize(df[column], use_na_sentinel=False)
+        size = max(len(uniques), 1)
+        if radix * size >= 2**62:  # keep the key exact: re-factorize what we have so far
+            key, first = pd.factorize(key)
+            radix = len(first)
+        key = key * size + codes
+        radix *= size
+    ids, uniques = pd.factorize(key)
+    return ids.astype(np.int64), len(uniques)
+
+
+# --- the public checker -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrivacyReport:
+    """Achieved privacy of a table; counts and levels only, never a row value."""
+
+    n_records: int
+    n_classes: int
+    min_class_size: int
+    k: int | None
+    l: float | None  # noqa: E741
+    t: float | None
+    violating_classes: int
+    violating_records: int
+    satisfied: bool
+    max_risk: float | None = None
+    avg_risk: float | None = None
+
+
+def _sensitive_columns(models: Sequence[PrivacyModel], sensitive: str | None) -> list[str]:
+    columns = []
+    for model in models:
+        column = model.sensitive_column
+        if column is None:
+            continue
+        if sensitive is not None and column != sensitive:
+            raise PrivacyModelError(
+                f"model {type(model).__name__} uses column {column!r} but sensitive={sensitive!r}"
+            )
+        if column not in columns:
+            columns.append(column)
+    return columns
+
+
+def report_from_stats(stats: ClassStats, models: Sequence[PrivacyModel]) -> PrivacyReport:
+    """Summarize class statistics against the models."""
+    sizes = stats.sizes
+    n_classes = int(np.count_nonzero(sizes))
+    n_records = int(sizes.sum())
+    violating = np.zeros(len(sizes), dtype=bool)
+    l_value: float | None = None
+    t_value: float | None = None
+    for model in models:
+        violating |= model.violating(stats)
+        if n_classes == 0:
+            continue
+        if isinstance(model, DistinctLDiversity):
+            l_value = float(distinct_counts(stats.histogram(model.column)).min())
+        elif isinstance(model, EntropyLDiversity | RecursiveCLDiversity):
+            l_value = float(model.achieved(stats).min())
+        elif isinstance(model, TCloseness):
+            t_value = float(model.distances(stats).max())
+    min_size = int(sizes.min()) if n_classes else 0
+    return PrivacyReport(
+        n_records=n_records,
+        n_classes=n_classes,
+        min_class_size=min_size,
+        k=min_size if n_classes else None,
+        l=l_value,
+        t=t_value,
+        violating_classes=int(np.count_nonzero(violating)),
+        violating_records=int(sizes[violating].sum()),
+        satisfied=not violating.any(),
+        max_risk=1.0 / min_size if n_classes else None,
+        avg_risk=n_classes / n_records if n_records else None,
+    )
+
+
+def check_privacy(
+    df: pd.DataFrame,
+    /,
+    *,
+    qi: Sequence[str],
+    models: Sequence[PrivacyModel],
+    sensitive: str | None = None,
+    exclude: np.ndarray | None = None,
+) -> PrivacyReport:
+    """Check a (generalized) table against privacy models.
+
+    ``exclude`` marks records left out of the classes (e.g. the suppressed ones); they still
+    count for the overall sensitive distribution that t-closeness compares against.
+    """
+    missing = [c for c in [*qi, *([sensitive] if sensitive else [])] if c not in df.columns]
+    if missing:
+        raise PrivacyModelError(f"columns not in the table: {missing}")
+    columns = _sensitive_columns(models, sensitive)
+    keep = np.ones(len(df), dtype=bool) if exclude is None else ~np.asarray(exclude, dtype=bool)
+    kept = df.loc[keep] if exclude is not None else df
+    class_ids, n_classes = qi_class_ids(kept, qi=qi)
+    sensitive_inputs = {}
+    for column in columns:
+        codes, domain = sensitive_domain(df[column], column=column)
+        sensitive_inputs[column] = (codes[keep], domain)
+    stats = class_stats(class_ids, n_classes, sensitive=sensitive_inputs)
+    return report_from_stats(stats, models)
+
+
+# --- mergeable counts (per partition, then summed) ----------------------------------------
+
+
+def class_counts(
+    df: pd.DataFrame, /, *, qi: Sequence[str], sensitive: str | None = None
+) -> pd.DataFrame:
+    """Counts per (QI values[, sensitive value]): one row per combination, column ``count``.
+
+    Partitions counted separately are combined with ``merge_class_counts``.
+    """
+    keys = [*qi, *([sensitive] if sensitive else [])]
+    counts = df.groupby(keys, sort=False, dropna=False, observed=True).size()
+    return counts.rename("count").reset_index()
+
+
+def merge_class_counts(parts: Sequence[pd.DataFrame], /) -> pd.DataFrame:
+    """Sum count tables of partitions (same key columns)."""
+    if not parts:
+        raise PrivacyModelError("no count tables to merge")
+    keys = [c for c in parts[0].columns if c != "count"]
+    merged = pd.concat(parts, ignore_index=True)
+    return (
+        merged.groupby(keys, sort=False, dropna=False, observed=True)["count"].sum().reset_index()
+    )
+
+
+def check_class_counts(
+    counts: pd.DataFrame,
+    /,
+    *,
+    qi: Sequence[str],
+    models: Sequence[PrivacyModel],
+    sensitive: str | None = None,
+) -> PrivacyReport:
+    """``check_privacy`` on a (merged) count table from ``class_counts``."""
+    columns = _sensitive_columns(models, sensitive)
+    if len(columns) > 1:
+        raise PrivacyModelError("count tables carry one sensitive column")
+    weights = counts["count"].to_numpy(dtype=np.float64)
+    class_ids, n_classes = qi_class_ids(counts, qi=qi)
+    sensitive_inputs = {}
+    for column in columns:
+        codes, uniques = pd.factorize(counts[column], use_na_sentinel=True)
+        totals = np.bincount(codes, weights=weights, minlength=len(uniques))
+        domain = SensitiveDomain(column, tuple(str(u) for u in uniques), totals)
+        sensitive_inputs[column] = (codes.astype(np.int64), domain)
+    stats = class_stats(class_ids, n_classes, weights=weights, sensitive=sensitive_inputs)
+    return report_from_stats(stats, models)
