@@ -1,8 +1,14 @@
-"""The `anonrelease` command line: one entry point for operators, scripts and the Makefile."""
+"""The `anonrelease` command line: one entry point for operators, scripts and the Makefile.
+
+Each area registers its commands from its own module; heavy libraries are imported inside
+the commands, so `anonrelease --help` stays fast.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from pipeline import run_cli
 
 app = typer.Typer(
     name="anonrelease",
@@ -15,3 +21,6 @@ app = typer.Typer(
 @app.callback()
 def main() -> None:
     """anonrelease: de-identify, anonymize, validate and publish statistical releases."""
+
+
+run_cli.register(app)

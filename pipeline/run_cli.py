@@ -1,0 +1,104 @@
+"""``anonrelease run``, ``summary``, ``verify`` and ``demo-key``: operating a release."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def _context(run_date: date, out: Path | None, workdir: Path | None):
+    from pipeline.config import load_config
+    from pipeline.run_context import RunContext
+
+    config = load_config()
+    updates = {}
+    if out is not None:
+        updates["release_root"] = str(out)
+    if workdir is not None:
+        updates["workdir"] = workdir
+    return RunContext(run_date=run_date, config=config.model_copy(update=updates))
+
+
+def run(
+    run_date: Annotated[
+        str, typer.Option("--date", help="The run's date (YYYY-MM-DD), as the DAG's logical date.")
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Release root (default from config).")
+    ] = None,
+    workdir: Annotated[
+        Path | None, typer.Option("--workdir", help="Internal work folder (default from config).")
+    ] = None,
+) -> None:
+    """Run every step of the nightly release in process, without the scheduler."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from pipeline.run_steps import final_errors, run_step
+    from pipeline.steps import STEPS
+    from pipeline.summary import render_summary
+
+    ctx = _context(date.fromisoformat(run_date), out, workdir)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("release", total=len(STEPS))
+        for step in STEPS:
+            progress.update(bar, description=f"[bold]{step}")
+            try:
+                run_step(ctx, step)
+            except final_errors() as exc:
+                progress.stop()
+                render_summary(ctx, console=console)
+                console.print(f"[red]run failed at {step}:[/red] {exc}")
+                raise typer.Exit(1) from exc
+            progress.advance(bar)
+    render_summary(ctx, console=console)
+
+
+def summary(
+    run_date: Annotated[str, typer.Option("--date", help="The run's date (YYYY-MM-DD).")],
+    workdir: Annotated[Path | None, typer.Option("--workdir")] = None,
+) -> None:
+    """Print what a run read, excluded, quarantined and published."""
+    from pipeline.summary import render_summary
+
+    ctx = _context(date.fromisoformat(run_date), None, workdir)
+    if not ctx.run_dir.exists():
+        console.print(f"[red]no run folder for {run_date}:[/red] {ctx.run_dir}")
+        raise typer.Exit(1)
+    render_summary(ctx, console=console)
+
+
+def verify(
+    folder: Annotated[str, typer.Argument(help="A release folder (path or fsspec URL).")],
+) -> None:
+    """Check a release folder against its manifest.json (sha256 and row counts)."""
+    from pipeline.publish import ManifestMismatch, verify_release
+
+    try:
+        manifest = verify_release(folder)
+    except ManifestMismatch as exc:
+        console.print(f"[red]FAILED[/red] {exc}")
+        raise typer.Exit(1) from exc
+    count = len(manifest["files"])
+    console.print(f"[green]OK[/green] {folder}: {count} file(s) match the manifest")
+
+
+def demo_key() -> None:
+    """Create (once) a throwaway demo HMAC key outside the repository; print its path."""
+    from pipeline.keys import create_demo_key
+
+    path = create_demo_key()
+    typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run")(run)
+    app.command("summary")(summary)
+    app.command("verify")(verify)
+    app.command("demo-key")(demo_key)

@@ -1,0 +1,60 @@
+"""The run summary: what was read, excluded and why, quarantined, and published where.
+
+Built from the step reports in the run folder, so the DAG and the CLI show the same thing.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.run_context import RunContext
+
+
+def render_summary(ctx: RunContext, *, console: Console) -> None:
+    console.rule(f"anonrelease run {ctx.run_id}")
+    extract = ctx.read_report("extract") or {}
+    raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
+    if extract:
+        table = Table("source table", "read", "clean", "quarantined", title="Rows by source")
+        for name, rows in extract["rows_read"].items():
+            counts = raw.get(name, {})
+            table.add_row(
+                name, str(rows), str(counts.get("clean", "-")), str(counts.get("quarantined", "-"))
+            )
+        console.print(table)
+    if requests := ctx.read_report("apply_customer_requests"):
+        table = Table("excluded", "rows", title="Excluded by customer requests and consent")
+        for reason, n in requests["customers_excluded"].items():
+            table.add_row(f"customers: {reason}", str(n))
+        for name, n in requests["rows_excluded"].items():
+            table.add_row(f"rows of excluded customers: {name}", str(n))
+        table.add_row("corrections applied", str(requests["corrections_applied"]))
+        table.add_row("corrections rejected (quarantined)", str(requests["corrections_rejected"]))
+        console.print(table)
+    if anonymized := ctx.read_report("anonymize"):
+        console.print(
+            f"anonymize: levels {anonymized['transformation']}, "
+            f"{anonymized['suppressed']} of {anonymized['records']} records suppressed, "
+            f"{anonymized['classes']} classes, smallest {anonymized['min_class_size']}"
+        )
+    if tables := ctx.read_report("build_tables"):
+        console.print(
+            f"tables: {tables['datasets']}, cells suppressed below "
+            f"{tables['table_min_cell_count']}: {tables['table_cells_suppressed']}"
+        )
+    if decision := ctx.read_report("release_decision"):
+        for recipient, reasons in sorted(decision.get("blocked", {}).items()):
+            console.print(f"[red]blocked[/red] {recipient}: {'; '.join(reasons)}")
+        for reason in decision.get("profile_failures", []):
+            console.print(f"[red]profile failed[/red]: {reason}")
+        if decision.get("docs_index"):
+            console.print(f"validation report (Data Docs): {decision['docs_index']}")
+    if published := ctx.read_report("publish"):
+        table = Table("recipient", "folder", "files", title="Published")
+        for recipient, info in published["published"].items():
+            table.add_row(recipient, info["folder"], ", ".join(info["files"]))
+        console.print(table)
+    quarantine = ctx.run_dir / "quarantine"
+    if quarantine.exists():
+        console.print(f"quarantine files: {quarantine}")
