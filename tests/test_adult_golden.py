@@ -1,0 +1,54 @@
+"""Golden results: ARX's own unit tests fix these optima on Adult (see fixtures/adult)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from transforms.anonymize import SUPPRESSED, anonymize
+from transforms.hierarchy import find_hierarchies
+from transforms.privacy_models import KAnonymity, check_privacy
+
+ADULT = Path(__file__).parent / "fixtures" / "adult"
+
+
+@pytest.fixture(scope="module")
+def adult() -> pd.DataFrame:
+    return pd.read_csv(ADULT / "adult.csv", sep=";", dtype=str)
+
+
+@pytest.mark.parametrize(
+    ("k", "limit", "levels", "loss", "suppressed"),
+    [
+        (5, 0.04, [1, 0, 1, 1, 3, 2, 2, 0, 1], 255559.85455731067, 906),
+        (100, 0.04, [1, 1, 1, 1, 3, 2, 2, 1, 1], 379417.3460570988, 866),
+        (5, 0.0, [1, 2, 1, 1, 3, 2, 2, 1, 1], 407289.5388925293, 0),
+        (100, 0.0, [0, 4, 1, 1, 3, 2, 2, 1, 1], 453196.8932458743, 0),
+    ],
+)
+def test_adult_k_anonymity_optimum_matches_arx(
+    adult: pd.DataFrame, k: int, limit: float, levels: list[int], loss: float, suppressed: int
+) -> None:
+    qi = list(adult.columns)
+    result = anonymize(
+        adult,
+        qi=qi,
+        hierarchies=find_hierarchies(ADULT, columns=qi),
+        models=[KAnonymity(k)],
+        suppression_limit=limit,
+        metric="nu-entropy",
+    )
+    assert result.transformation is not None
+    assert [result.transformation[c] for c in qi] == levels
+    assert result.loss == pytest.approx(loss, rel=1e-9)
+    assert result.suppressed == suppressed == int(result.suppressed_mask.sum())
+    assert result.nodes_checked < 12960  # pruning happened
+    # the output is k-anonymous on the kept records and suppressed rows read "*"
+    report = check_privacy(
+        result.data, qi=qi, models=[KAnonymity(k)], exclude=result.suppressed_mask
+    )
+    assert report.satisfied and report.min_class_size == result.min_class_size >= k
+    assert report.n_classes == result.classes
+    assert (result.data.loc[result.suppressed_mask, qi] == SUPPRESSED).all().all()

@@ -1,0 +1,149 @@
+"""Public entry of the anonymization engine: optimal full-domain generalization + suppression.
+
+``anonymize`` returns the input with every quasi-identifier generalized to the optimal level
+(see ``transforms.lattice`` for the search, its order and tie-break) and every record of a
+violating class suppressed: all its QIs read ``*`` (ARX's marker). Suppressed records are kept
+(``suppressed_mask`` says which); non-QI columns are never changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from transforms.encode import encode_table
+from transforms.hierarchy import Hierarchy
+from transforms.lattice import SearchResult, search
+from transforms.metrics import get_metric
+from transforms.privacy_models import PrivacyModel, PrivacyModelError
+
+__all__ = ["SUPPRESSED", "AnonymizationResult", "anonymize", "apply_transformation"]
+
+SUPPRESSED = "*"
+
+
+@dataclass(frozen=True)
+class AnonymizationResult:
+    data: pd.DataFrame
+    suppressed_mask: np.ndarray
+    transformation: dict[str, int] | None  # None: no node satisfies the models within the limit
+    loss: float | None
+    suppressed: int
+    classes: int
+    min_class_size: int
+    nodes_checked: int
+    lattice_size: int = 0
+
+
+def apply_transformation(
+    df: pd.DataFrame,
+    /,
+    *,
+    qi: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+    levels: Sequence[int],
+    suppressed_mask: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Generalize each QI to its level and write ``*`` into every QI of suppressed records."""
+    out = df.copy()
+    for column, level in zip(qi, levels, strict=True):
+        generalized = hierarchies[column].generalize(df[column], level=level)
+        if suppressed_mask is not None and suppressed_mask.any():
+            generalized = generalized.where(~suppressed_mask, SUPPRESSED)
+        out[column] = generalized
+    return out
+
+
+def anonymize(
+    df: pd.DataFrame,
+    /,
+    *,
+    qi: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+    models: Sequence[PrivacyModel],
+    suppression_limit: float,
+    metric: str = "nu-entropy",
+    method: Literal["optimal", "mondrian"] = "optimal",
+) -> AnonymizationResult:
+    """Find and apply the optimal transformation.
+
+    Examples
+    --------
+    >>> from transforms.privacy_models import KAnonymity
+    >>> h = {"sex": Hierarchy("sex", (("M", "*"), ("F", "*")))}
+    >>> df = pd.DataFrame({"sex": ["M", "F", "F"], "n": ["1", "2", "3"]})
+    >>> r = anonymize(df, qi=["sex"], hierarchies=h, models=[KAnonymity(2)], suppression_limit=0)
+    >>> r.transformation, r.data["sex"].tolist()
+    ({'sex': 1}, ['*', '*', '*'])
+    """
+    if method == "mondrian":
+        return _mondrian(
+            df,
+            qi=qi,
+            hierarchies=hierarchies,
+            models=models,
+            suppression_limit=suppression_limit,
+            metric=metric,
+        )
+    if method != "optimal":
+        raise PrivacyModelError(f"unknown method {method!r}; choose 'optimal' or 'mondrian'")
+    missing = [c for c in qi if c not in df.columns]
+    if missing:
+        raise PrivacyModelError(f"quasi-identifiers not in the table: {missing}")
+    sensitive = []
+    for model in models:
+        column = model.sensitive_column
+        if column is not None and column not in sensitive:
+            if column not in df.columns:
+                raise PrivacyModelError(f"sensitive column {column!r} not in the table")
+            if column in qi:
+                raise PrivacyModelError(f"column {column!r} cannot be both QI and sensitive")
+            sensitive.append(column)
+    enc = encode_table(df, qi=qi, hierarchies=hierarchies, sensitive=sensitive)
+    result: SearchResult = search(
+        enc, models=models, suppression_limit=suppression_limit, metric=get_metric(metric)
+    )
+    if result.levels is None or result.evaluation is None:
+        return AnonymizationResult(
+            data=df.copy(),
+            suppressed_mask=np.zeros(len(df), dtype=bool),
+            transformation=None,
+            loss=None,
+            suppressed=0,
+            classes=0,
+            min_class_size=0,
+            nodes_checked=result.nodes_checked,
+            lattice_size=result.lattice_size,
+        )
+    ev = result.evaluation
+    suppressed_tuple = ev.violating[ev.class_of_tuple]
+    mask = suppressed_tuple[enc.row_tuple] if len(df) else np.zeros(0, dtype=bool)
+    kept = ev.kept_sizes
+    data = apply_transformation(
+        df, qi=qi, hierarchies=hierarchies, levels=result.levels, suppressed_mask=mask
+    )
+    return AnonymizationResult(
+        data=data,
+        suppressed_mask=mask,
+        transformation=dict(zip(qi, result.levels, strict=True)),
+        loss=result.loss,
+        suppressed=ev.suppressed,
+        classes=len(kept),
+        min_class_size=int(kept.min()) if len(kept) else 0,
+        nodes_checked=result.nodes_checked,
+        lattice_size=result.lattice_size,
+    )
+
+
+def _mondrian(df: pd.DataFrame, /, **kwargs: object) -> AnonymizationResult:
+    try:
+        from transforms import mondrian as mondrian_module  # written by another engineer
+    except ImportError:
+        raise NotImplementedError(
+            "method='mondrian' needs transforms.mondrian, which is not available yet"
+        ) from None
+    return mondrian_module.mondrian(df, **kwargs)  # type: ignore[attr-defined]
