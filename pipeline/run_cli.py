@@ -94,6 +94,7 @@ def demo_key() -> None:
     from pipeline.keys import create_demo_key
 
     path = create_demo_key()
+    typer.echo(f"DEMO MODE: throwaway HMAC key (not for production) at {path}", err=True)
     typer.echo(str(path))
 
 

@@ -1,0 +1,62 @@
+# anonrelease: `make demo` runs one nightly release end to end; `make test` runs every test.
+# Both bootstrap what they need: a uv tool venv (.uv/) and the locked project venv (.venv/).
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+DEMO_DATE ?= 2026-11-24
+DEMO_CUSTOMERS ?= 10000
+DEMO_SEED ?= 42
+
+VENV := .venv
+UV := .uv/bin/uv
+AR := $(VENV)/bin/anonrelease
+AIRFLOW := $(VENV)/bin/airflow
+
+export AIRFLOW_HOME := $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__UNIT_TEST_MODE := False
+export GX_ANALYTICS_ENABLED := false
+export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
+export PYTHONHASHSEED := 0
+
+.PHONY: bootstrap demo test lint format airflow-db clean
+
+bootstrap: $(VENV)/.synced
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+airflow-db: bootstrap
+	@mkdir -p $(AIRFLOW_HOME)
+	$(AIRFLOW) db migrate > $(AIRFLOW_HOME)/migrate.log 2>&1 || (cat $(AIRFLOW_HOME)/migrate.log; exit 1)
+
+demo: bootstrap airflow-db
+	$(AR) demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+	@ANONRELEASE_DEMO=1 ANONRELEASE_HMAC_KEY_FILE="$$($(AR) demo-key)" \
+		$(AIRFLOW) dags test nightly_release $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1; \
+		status=$$?; \
+		echo "Airflow log of the run: $(AIRFLOW_HOME)/demo-run.log"; \
+		$(AR) summary --date $(DEMO_DATE); \
+		exit $$status
+
+test: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+lint: bootstrap
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: bootstrap
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+clean:
+	rm -rf $(AIRFLOW_HOME) data/demo data/warehouse data/releases .pytest_cache

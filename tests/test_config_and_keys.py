@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.config import ConfigError, load_config
+from pipeline.keys import MissingKeyError, create_demo_key, load_hmac_key
+from pipeline.reference_hierarchies import build_reference_hierarchies
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_config_loads_and_env_overrides_locations(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ANONRELEASE_RELEASE_ROOT", "s3://bucket/releases")
+    config = load_config()
+    assert config.release_root == "s3://bucket/releases"
+    assert config.profile.k >= 2
+
+
+def test_invalid_config_names_file_and_field(tmp_path: Path) -> None:
+    bad = tmp_path / "release.yaml"
+    bad.write_text("profile:\n  quasi_identifiers: [age]\n  k: 1\n  suppression_limit: 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(bad)
+    message = str(err.value)
+    assert str(bad) in message and "profile.k" in message and "min_cell_count" in message
+
+
+def test_l_diversity_without_sensitive_column_is_rejected(tmp_path: Path) -> None:
+    bad = tmp_path / "release.yaml"
+    bad.write_text(
+        "profile:\n  quasi_identifiers: [age]\n  k: 5\n  l: 2\n"
+        "  suppression_limit: 0.1\n  min_cell_count: 5\n"
+    )
+    with pytest.raises(ConfigError, match="sensitive"):
+        load_config(bad)
+
+
+def test_key_comes_from_env_never_silently_missing(monkeypatch, tmp_path: Path) -> None:
+    with pytest.raises(MissingKeyError):
+        load_hmac_key()
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY", "ab" * 32)
+    assert load_hmac_key() == bytes.fromhex("ab" * 32)
+    monkeypatch.delenv("ANONRELEASE_HMAC_KEY")
+    key_file = tmp_path / "key"
+    key_file.write_text("cd" * 32 + "\n")
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY_FILE", str(key_file))
+    assert load_hmac_key() == bytes.fromhex("cd" * 32)
+
+
+def test_demo_key_lives_outside_the_repo_and_is_stable(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ANONRELEASE_DEMO_KEY_FILE", str(tmp_path / "demo.key"))
+    first = load_hmac_key(demo=True)
+    assert load_hmac_key(demo=True) == first and len(first) == 32
+    with pytest.raises(MissingKeyError, match="inside the repository"):
+        create_demo_key(REPO / "data" / "demo.key")
+
+
+def test_shipped_hierarchies_match_the_reference_data(tmp_path: Path) -> None:
+    for path in build_reference_hierarchies(tmp_path):
+        shipped = REPO / "data" / "hierarchies" / path.name
+        assert shipped.read_bytes() == path.read_bytes(), f"{shipped} is out of date"

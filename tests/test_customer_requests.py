@@ -1,0 +1,93 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from transforms.customer_requests import apply_customer_requests
+
+RUN = date(2026, 11, 24)
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array([1, 2, 3, 4, 5], dtype="Int64"),
+            "gender": pd.array(["F", "F", "M", "F", "X"], dtype="string"),
+            "birth_date": pd.to_datetime(
+                ["1990-01-01", "1985-05-05", "1970-07-07", "2000-02-02", "1995-03-03"]
+            ).astype("datetime64[s]"),
+            "postal_code": pd.array(
+                ["100-0001", "530-0001", "460-0001", "150-0001", "810-0001"], dtype="string"
+            ),
+        }
+    )
+
+
+def _requests(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        rows,
+        columns=["request_id", "customer_id", "request_type", "requested_on", "field", "new_value"],
+    )
+    frame["requested_on"] = pd.to_datetime(frame["requested_on"]).astype("datetime64[s]")
+    return frame
+
+
+def _consents(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["consent_id", "customer_id", "purpose", "granted", "at"])
+    frame["recorded_at"] = pd.to_datetime(frame.pop("at"), utc=True)
+    return frame
+
+
+def test_deletion_and_withdrawn_consent_exclude_customers() -> None:
+    requests = _requests(
+        [
+            (1, 2, "deletion", "2026-11-01", None, None),
+            (2, 3, "disclosure", "2026-11-01", None, None),
+        ]
+    )
+    consents = _consents(
+        [
+            (1, 4, "statistics", True, "2024-01-01T00:00:00+09:00"),
+            (2, 4, "statistics", False, "2025-01-01T00:00:00+09:00"),  # latest wins: out
+            (3, 5, "statistics", False, "2024-01-01T00:00:00+09:00"),
+            (4, 5, "statistics", True, "2025-06-01T00:00:00+09:00"),  # re-granted: in
+            (5, 1, "mail_magazine", False, "2025-06-01T00:00:00+09:00"),  # other purpose
+        ]
+    )
+    out = apply_customer_requests(_customers(), requests=requests, consents=consents, run_date=RUN)
+    assert out.customers["customer_id"].tolist() == [1, 3, 5]
+    assert dict(zip(out.excluded["customer_id"], out.excluded["reason"], strict=True)) == {
+        2: "deletion_request",
+        4: "statistics_consent_withdrawn",
+    }
+
+
+def test_requests_after_the_run_date_are_not_applied() -> None:
+    requests = _requests([(1, 2, "deletion", "2026-11-25", None, None)])
+    out = apply_customer_requests(
+        _customers(), requests=requests, consents=_consents([]), run_date=RUN
+    )
+    assert len(out.customers) == 5 and out.excluded.empty
+
+
+def test_corrections_apply_latest_valid_value_and_reject_invalid() -> None:
+    requests = _requests(
+        [
+            (1, 1, "correction", "2026-10-01", "postal_code", "100-0002"),
+            (2, 1, "correction", "2026-10-05", "postal_code", "100-0003"),  # later wins
+            (3, 3, "correction", "2026-10-01", "birth_date", "1971-08-08"),
+            (4, 4, "correction", "2026-10-01", "gender", "Q"),  # invalid value
+            (5, 5, "correction", "2026-10-01", "email", "x@example.com"),  # not correctable
+        ]
+    )
+    out = apply_customer_requests(
+        _customers(), requests=requests, consents=_consents([]), run_date=RUN
+    )
+    customers = out.customers.set_index("customer_id")
+    assert customers.loc[1, "postal_code"] == "100-0003"
+    assert customers.loc[3, "birth_date"] == pd.Timestamp("1971-08-08")
+    assert customers.loc[4, "gender"] == "F"
+    assert out.corrections_applied == 2
+    assert sorted(out.corrections_rejected["request_id"].tolist()) == [4, 5]
+    assert "x@example.com" not in " ".join(out.corrections_rejected["_reason"])

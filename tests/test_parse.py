@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pandas as pd
+
+from transforms.parse import REASON_COLUMN, ROW_COLUMN, parse_columns
+
+SCHEMA = {"id": "int", "born": "date", "granted": "bool", "name": "str"}
+
+
+def test_parse_types_and_quarantines_with_field_and_rule() -> None:
+    raw = pd.DataFrame(
+        {
+            "id": ["1", "2", "x3", "4"],
+            "born": ["1990-01-31", "1985-02-30", "1970-05-05", None],
+            "granted": ["1", "0", "1", "maybe"],
+            "name": ["a", "b", "c", "d"],
+        },
+        dtype="string",
+    )
+    clean, rejected = parse_columns(raw, schema=SCHEMA)
+    assert clean["id"].tolist() == [1]
+    assert str(clean["born"].iloc[0].date()) == "1990-01-31"
+    assert rejected[ROW_COLUMN].tolist() == [1, 2, 3]
+    reasons = rejected[REASON_COLUMN].tolist()
+    assert reasons[0] == "born: not a valid date (YYYY-MM-DD)"
+    assert reasons[1] == "id: not an integer"
+    assert reasons[2] == "granted: not a boolean (0/1)"
+    # Reasons name the field and rule, never the offending value.
+    assert not any("1985-02-30" in r or "x3" in r for r in reasons)
+    assert len(clean) + len(rejected) == len(raw)
+
+
+def test_missing_values_stay_missing_and_are_not_rejected() -> None:
+    raw = pd.DataFrame({"id": ["1", None], "born": [None, None]}, dtype="string")
+    clean, rejected = parse_columns(raw, schema={"id": "int", "born": "date"})
+    assert len(rejected) == 0
+    assert clean["id"].isna().tolist() == [False, True]
+
+
+def test_non_integral_numbers_are_rejected() -> None:
+    raw = pd.DataFrame({"id": ["1.5", "2.0"]}, dtype="string")
+    clean, rejected = parse_columns(raw, schema={"id": "int"})
+    assert rejected[ROW_COLUMN].tolist() == [0]
+    assert clean["id"].tolist() == [2]
