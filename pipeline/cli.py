@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline import run_cli
+from pipeline import demo_cli, run_cli
 
 app = typer.Typer(
     name="anonrelease",
@@ -24,3 +24,4 @@ def main() -> None:
 
 
 run_cli.register(app)
+demo_cli.register(app)
