@@ -35,6 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -282,19 +283,35 @@ def distinct_counts(hist: np.ndarray) -> np.ndarray:
     return np.count_nonzero(hist > 0, axis=1)
 
 
+@lru_cache(maxsize=8)
+def _count_table(kind: str, size: int) -> np.ndarray:
+    """f * ln f or f * G(f) for integer counts f = 0..size-1 (0 for f = 0)."""
+    f = np.arange(size, dtype=np.float64)
+    safe = np.maximum(f, 1.0)
+    if kind == "ln":
+        values = f * np.log(safe)
+    else:
+        sign = np.where(np.mod(safe, 2) == 0, 1.0, -1.0)
+        g = digamma(safe) + 0.5 * sign * (digamma((safe + 1) / 2) - digamma(safe / 2))
+        values = f * g
+    values[0] = 0.0
+    values.setflags(write=False)
+    return values
+
+
+def _sum_counts(hist: np.ndarray, kind: str) -> np.ndarray:
+    counts = np.rint(hist).astype(np.int64)
+    top = int(counts.max()) + 1 if counts.size else 1
+    size = 1 << max(top - 1, 1).bit_length()  # power of two: few distinct cached tables
+    return _count_table(kind, size)[counts].sum(axis=1)
+
+
 def _sum_f_ln_f(hist: np.ndarray) -> np.ndarray:
-    safe = np.where(hist > 0, hist, 1.0)
-    return (hist * np.log(safe)).sum(axis=1)
-
-
-def _grassberger_g(f: np.ndarray) -> np.ndarray:
-    sign = np.where(np.mod(f, 2) == 0, 1.0, -1.0)
-    return digamma(f) + 0.5 * sign * (digamma((f + 1) / 2) - digamma(f / 2))
+    return _sum_counts(hist, "ln")
 
 
 def _sum_f_grassberger(hist: np.ndarray) -> np.ndarray:
-    safe = np.where(hist > 0, hist, 1.0)
-    return np.where(hist > 0, hist * _grassberger_g(safe), 0.0).sum(axis=1)
+    return _sum_counts(hist, "grassberger")
 
 
 def value_order(labels: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,169 @@
+"""The optimal search equals brute force over the whole lattice, and its output is private."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.engine_strategies import tables
+from transforms.anonymize import SUPPRESSED, anonymize
+from transforms.encode import NonFunctionalHierarchyError, encode_table
+from transforms.hierarchy import Hierarchy, UnknownValuesError
+from transforms.lattice import brute_force, lattice_nodes, search
+from transforms.metrics import METRICS, get_metric
+from transforms.privacy_models import (
+    DistinctLDiversity,
+    EntropyLDiversity,
+    KAnonymity,
+    PrivacyModel,
+    RecursiveCLDiversity,
+    TCloseness,
+    check_privacy,
+)
+
+
+def _models(kind: str, k: int, s_hierarchy: Hierarchy) -> list[PrivacyModel]:
+    return {
+        "k": [KAnonymity(k)],
+        "k+distinct": [KAnonymity(k), DistinctLDiversity("s", 2)],
+        "entropy": [EntropyLDiversity("s", 1.5)],
+        "grassberger": [KAnonymity(2), EntropyLDiversity("s", 1.3, "grassberger")],
+        "recursive": [RecursiveCLDiversity("s", 3, 2)],
+        "t-equal": [TCloseness("s", 0.3)],
+        "t-ordered": [KAnonymity(2), TCloseness("s", 0.25, "ordered")],
+        "t-hierarchical": [TCloseness("s", 0.3, "hierarchical", s_hierarchy)],
+    }[kind]
+
+
+MODEL_KINDS = [
+    "k",
+    "k+distinct",
+    "entropy",
+    "grassberger",
+    "recursive",
+    "t-equal",
+    "t-ordered",
+    "t-hierarchical",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    table=tables(max_qi=4),
+    kind=st.sampled_from(MODEL_KINDS),
+    k=st.integers(1, 6),
+    limit=st.sampled_from([0.0, 0.05, 0.2, 0.5]),
+    metric=st.sampled_from(sorted(METRICS)),
+)
+def test_search_equals_brute_force_and_output_is_private(
+    table: tuple[pd.DataFrame, list[str], dict[str, Hierarchy], Hierarchy],
+    kind: str,
+    k: int,
+    limit: float,
+    metric: str,
+) -> None:
+    df, qi, hs, s_hierarchy = table
+    models = _models(kind, k, s_hierarchy)
+    enc = encode_table(df, qi=qi, hierarchies=hs, sensitive=["s"])
+    found = search(enc, models=models, suppression_limit=limit, metric=get_metric(metric))
+    reference = brute_force(enc, models=models, suppression_limit=limit, metric=get_metric(metric))
+    assert found.levels == reference.levels
+    if reference.loss is not None:
+        assert found.loss == pytest.approx(reference.loss, rel=1e-12, abs=1e-12)
+    assert found.nodes_checked <= found.lattice_size
+
+    result = anonymize(
+        df, qi=qi, hierarchies=hs, models=models, suppression_limit=limit, metric=metric
+    )
+    others = [c for c in df.columns if c not in qi]
+    assert result.data[others].equals(df[others])  # non-QI columns never change
+    assert result.data.index.equals(df.index) and len(result.data) == len(df)
+    if result.transformation is None:
+        assert reference.levels is None
+        return
+    assert tuple(result.transformation[c] for c in qi) == reference.levels
+    mask = result.suppressed_mask
+    assert result.suppressed == int(mask.sum()) <= math.floor(limit * len(df))
+    assert (result.data.loc[mask, qi] == SUPPRESSED).all().all()
+    if (~mask).any():
+        report = check_privacy(result.data, qi=qi, models=models, exclude=mask)
+        assert report.satisfied
+        assert report.n_classes == result.classes
+        assert report.min_class_size == result.min_class_size
+        # kept records carry exactly the generalized values of the chosen levels
+        for column in qi:
+            expected = hs[column].generalize(df[column], level=result.transformation[column])
+            assert (result.data.loc[~mask, column] == expected[~mask]).all()
+
+
+def test_tie_break_prefers_lowest_level_sum_then_lexicographic() -> None:
+    # two QIs whose generalization costs nothing (one value each): all four nodes tie at 0
+    df = pd.DataFrame({"a": ["x"] * 4, "b": ["y"] * 4}, dtype="str")
+    hs = {
+        "a": Hierarchy("a", (("x", "*"),)),
+        "b": Hierarchy("b", (("y", "*"),)),
+    }
+    result = anonymize(
+        df, qi=["a", "b"], hierarchies=hs, models=[KAnonymity(2)], suppression_limit=0
+    )
+    assert result.transformation == {"a": 0, "b": 0}
+    assert result.loss == 0
+
+
+def test_no_solution_returns_none() -> None:
+    df = pd.DataFrame({"a": ["x", "y"], "s": ["1", "1"]}, dtype="str")
+    hs = {"a": Hierarchy("a", (("x", "*"), ("y", "*")))}
+    result = anonymize(
+        df,
+        qi=["a"],
+        hierarchies=hs,
+        models=[DistinctLDiversity("s", 2)],
+        suppression_limit=0.0,
+    )
+    assert result.transformation is None and result.loss is None
+    assert not result.suppressed_mask.any() and result.data.equals(df)
+
+
+def test_unknown_value_names_the_column() -> None:
+    df = pd.DataFrame({"a": ["x", "unlisted"]}, dtype="str")
+    hs = {"a": Hierarchy("a", (("x", "*"), ("y", "*")))}
+    with pytest.raises(UnknownValuesError) as info:
+        anonymize(df, qi=["a"], hierarchies=hs, models=[KAnonymity(2)], suppression_limit=0)
+    assert info.value.column == "a" and "unlisted" not in str(info.value)
+
+
+def test_non_functional_hierarchy_is_rejected() -> None:
+    df = pd.DataFrame({"a": ["x", "y"]}, dtype="str")
+    hs = {"a": Hierarchy("a", (("x", "p", "1"), ("y", "p", "2")))}
+    with pytest.raises(NonFunctionalHierarchyError):
+        anonymize(df, qi=["a"], hierarchies=hs, models=[KAnonymity(2)], suppression_limit=0)
+
+
+def test_lattice_nodes_are_lexicographic() -> None:
+    nodes = lattice_nodes([2, 3])
+    assert nodes.tolist() == [[0, 0], [0, 1], [0, 2], [1, 0], [1, 1], [1, 2]]
+    assert np.array_equal(lattice_nodes([]), np.zeros((1, 0)))
+
+
+def test_entropy_l_with_suppression_is_not_pruned_as_monotonic() -> None:
+    # level 0: {x, y} passes, {x, x, x, x} is suppressed (4 <= floor(0.7 * 6));
+    # level 1 merges them into {x*5, y} which fails: a failing node above a passing one
+    df = pd.DataFrame(
+        {"a": ["a1", "a1", "a2", "a2", "a2", "a2"], "s": ["x", "y", "x", "x", "x", "x"]},
+        dtype="str",
+    )
+    hs = {"a": Hierarchy("a", (("a1", "g", "*"), ("a2", "g", "*")))}
+    result = anonymize(
+        df,
+        qi=["a"],
+        hierarchies=hs,
+        models=[EntropyLDiversity("s", 2)],
+        suppression_limit=0.7,
+    )
+    assert result.transformation == {"a": 0}
+    assert result.suppressed == 4
