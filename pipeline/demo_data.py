@@ -23,12 +23,11 @@ import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import reduce
+from functools import cache, reduce
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
 from pipeline import demo_vocab as vocab
 from pipeline.source_schema import PRIMARY_KEYS, SOURCE_TABLES
@@ -62,12 +61,25 @@ def _day(d: date) -> int:
 
 
 def _date_text(days: np.ndarray) -> np.ndarray:
-    return np.datetime_as_string(days.astype("datetime64[D]")).astype(_STR)
+    """ISO dates; formats each distinct day once (a few thousand days for millions of rows)."""
+    if not len(days):
+        return np.empty(0, dtype=_STR)
+    first = int(days.min())
+    calendar = np.arange(first, int(days.max()) + 1).astype("datetime64[D]")
+    return np.datetime_as_string(calendar).astype(_STR)[days - first]
+
+
+@cache
+def _clock_text() -> np.ndarray:
+    """'THH:MM:SS+09:00' for every second of a day."""
+    seconds = np.arange(86_400).astype("datetime64[s]")
+    return np.strings.add(np.strings.slice(np.datetime_as_string(seconds), 10, None), _JST).astype(
+        _STR
+    )
 
 
 def _timestamp_text(seconds: np.ndarray) -> np.ndarray:
-    text = np.datetime_as_string(seconds.astype("datetime64[s]")).astype(_STR)
-    return np.strings.add(text, _JST)
+    return np.strings.add(_date_text(seconds // 86_400), _clock_text()[seconds % 86_400])
 
 
 def _cat(*parts: np.ndarray | str) -> np.ndarray:
@@ -844,8 +856,7 @@ def source_metadata() -> sa.MetaData:
     return metadata
 
 
-def _remove_sqlite_file(url: str) -> None:
-    parsed = make_url(url)
+def _remove_sqlite_file(parsed: sa.URL) -> None:
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return
     path = Path(parsed.database)
@@ -854,15 +865,22 @@ def _remove_sqlite_file(url: str) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def write_tables(url: str, tables: Mapping[str, Columns]) -> dict[str, int]:
-    """Replace the source tables at ``url`` with ``tables``, in one transaction per run."""
-    _remove_sqlite_file(url)
+def write_tables(target: str | sa.Engine, tables: Mapping[str, Columns]) -> dict[str, int]:
+    """Replace the source tables at ``target`` (URL or engine) with ``tables``; rows per table.
+
+    Given a SQLite URL, the file is deleted and written anew (journal off: a failed run leaves
+    a database to regenerate, never one to trust); otherwise the tables are dropped and
+    recreated.
+    """
+    owned = isinstance(target, str)
+    engine = sa.create_engine(target) if isinstance(target, str) else target
+    if owned:  # a caller's engine may hold connections to the file: drop tables instead
+        _remove_sqlite_file(engine.url)
     metadata = source_metadata()
-    engine = sa.create_engine(url)
     counts: dict[str, int] = {}
     try:
         with engine.connect() as conn:
-            if conn.dialect.name == "sqlite":
+            if owned and conn.dialect.name == "sqlite":  # speed; only on our own connection
                 conn.exec_driver_sql("PRAGMA journal_mode=OFF")
                 conn.exec_driver_sql("PRAGMA synchronous=OFF")
                 conn.commit()
@@ -872,7 +890,8 @@ def write_tables(url: str, tables: Mapping[str, Columns]) -> dict[str, int]:
                 counts[name] = _insert(conn, metadata.tables[name], columns)
             conn.commit()
     finally:
-        engine.dispose()
+        if owned:
+            engine.dispose()
     return counts
 
 

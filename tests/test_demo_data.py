@@ -18,6 +18,7 @@ from pipeline.demo_data import (
     DemoDataParameterError,
     generate_demo_database,
     generate_demo_tables,
+    write_tables,
 )
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
@@ -165,6 +166,21 @@ def test_rerun_replaces_the_database(tmp_path: Path) -> None:
     with sa.create_engine(url).connect() as conn:
         assert conn.execute(sa.text("select count(*) from customers")).scalar() == 200
         assert conn.execute(sa.text("select count(*) from consents")).scalar() == counts["consents"]
+
+
+def test_engine_with_named_parameters_uses_the_portable_insert(tmp_path: Path) -> None:
+    # Drivers without positional parameters (e.g. psycopg) go through Core's executemany.
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'named.sqlite'}", paramstyle="named")
+    tables = generate_demo_tables(customers=120, seed=2, as_of=AS_OF, dirty_rate=0.05)
+    write_tables(engine, tables)
+    counts = write_tables(engine, tables)  # rerun on the same engine replaces the tables
+    with engine.connect() as conn:
+        for table in ("customers", "questionnaire_responses"):
+            rows = conn.execute(sa.text(f"select * from {table} order by 1")).all()
+            assert len(rows) == counts[table]
+            expected = list(zip(*(v.tolist() for v in tables[table].values()), strict=True))
+            assert [tuple(r) for r in rows] == expected
+    engine.dispose()
 
 
 def test_same_seed_gives_identical_database_rows(tmp_path: Path) -> None:
