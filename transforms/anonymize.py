@@ -81,14 +81,7 @@ def anonymize(
     ({'sex': 1}, ['*', '*', '*'])
     """
     if method == "mondrian":
-        return _mondrian(
-            df,
-            qi=qi,
-            hierarchies=hierarchies,
-            models=models,
-            suppression_limit=suppression_limit,
-            metric=metric,
-        )
+        return _mondrian(df, qi=qi, hierarchies=hierarchies, models=models)
     if method != "optimal":
         raise PrivacyModelError(f"unknown method {method!r}; choose 'optimal' or 'mondrian'")
     missing = [c for c in qi if c not in df.columns]
@@ -139,11 +132,38 @@ def anonymize(
     )
 
 
-def _mondrian(df: pd.DataFrame, /, **kwargs: object) -> AnonymizationResult:
+def _mondrian(
+    df: pd.DataFrame,
+    /,
+    *,
+    qi: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+    models: Sequence[PrivacyModel],
+) -> AnonymizationResult:
+    """Local recoding by ``transforms.mondrian`` in this result shape.
+
+    Mondrian has no level vector: ``transformation`` is ``{}`` on success (``None`` when even
+    the whole table violates a model), ``loss`` the mean normalized certainty penalty, nothing
+    is suppressed and ``nodes_checked`` is 0.
+    """
     try:
-        from transforms import mondrian as mondrian_module  # written by another engineer
+        from transforms.mondrian import MondrianInfeasibleError, mondrian
     except ImportError:
         raise NotImplementedError(
-            "method='mondrian' needs transforms.mondrian, which is not available yet"
+            "method='mondrian' needs transforms.mondrian, which is not available"
         ) from None
-    return mondrian_module.mondrian(df, **kwargs)  # type: ignore[attr-defined]
+    no_rows = np.zeros(len(df), dtype=bool)
+    try:
+        recoded = mondrian(df, qi=qi, models=models, hierarchies=hierarchies)
+    except MondrianInfeasibleError:
+        return AnonymizationResult(df.copy(), no_rows, None, None, 0, 0, 0, 0)
+    return AnonymizationResult(
+        data=recoded.data,
+        suppressed_mask=no_rows,
+        transformation={},
+        loss=recoded.ncp,
+        suppressed=0,
+        classes=recoded.n_partitions,
+        min_class_size=recoded.min_class_size,
+        nodes_checked=0,
+    )

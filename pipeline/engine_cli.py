@@ -1,0 +1,393 @@
+"""``anonrelease anonymize`` and ``anonrelease check``: the anonymization engine from the shell.
+
+Both read CSV (delimiter sniffed, ``;`` included) or Parquet with every column as a string.
+Output, reports and messages carry column names, levels, counts and risks, never a row value.
+Search time is measured here, around the pure ``transforms`` call.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+    from transforms.privacy_models import PrivacyModel
+
+EXIT_NOT_MET = 1
+EXIT_USAGE = 2
+EXIT_NO_SOLUTION = 3
+
+
+class LVariant(StrEnum):
+    distinct = "distinct"
+    entropy = "entropy"
+    recursive = "recursive"
+
+
+class Estimator(StrEnum):
+    shannon = "shannon"
+    grassberger = "grassberger"
+
+
+class TDistance(StrEnum):
+    equal = "equal"
+    ordered = "ordered"
+    hierarchical = "hierarchical"
+
+
+class MetricName(StrEnum):
+    nu_entropy = "nu-entropy"
+    nu_entropy_nm = "nu-entropy-nm"
+    discernibility = "discernibility"
+    discernibility_nm = "discernibility-nm"
+    loss = "loss"
+    precision = "precision"
+    aecs = "aecs"
+
+
+class Method(StrEnum):
+    optimal = "optimal"
+    mondrian = "mondrian"
+
+
+def read_table(path: Path, /) -> pd.DataFrame:
+    """CSV (delimiter sniffed among , ; tab |) or Parquet, every column as a string."""
+    import pandas as pd
+
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        return pd.read_parquet(path).astype("str")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        sample = handle.read(65536)
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        delimiter = ","
+    return pd.read_csv(
+        path, sep=delimiter, dtype="str", keep_default_na=False, encoding="utf-8-sig"
+    )
+
+
+def write_table(df: pd.DataFrame, path: Path, /) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix.lower() in {".parquet", ".pq"}:
+        df.to_parquet(path, index=False)
+    else:
+        df.to_csv(path, index=False)
+
+
+def build_models(
+    *,
+    sensitive: str | None,
+    k: int | None,
+    l: float | None,  # noqa: E741
+    l_variant: LVariant,
+    c: float | None,
+    entropy_estimator: Estimator,
+    t: float | None,
+    t_distance: TDistance,
+    hierarchies_dir: Path | None,
+) -> list[PrivacyModel]:
+    """Privacy models from CLI options; usage errors name the option."""
+    from transforms.hierarchy import find_hierarchies
+    from transforms.privacy_models import (
+        DistinctLDiversity,
+        EntropyLDiversity,
+        KAnonymity,
+        RecursiveCLDiversity,
+        TCloseness,
+    )
+
+    models: list[PrivacyModel] = []
+    if k is not None:
+        models.append(KAnonymity(k))
+    if (l is not None or t is not None) and sensitive is None:
+        raise typer.BadParameter("l-diversity and t-closeness need --sensitive COL")
+    if l is not None:
+        assert sensitive is not None
+        if l_variant is LVariant.distinct:
+            if int(l) != l:
+                raise typer.BadParameter("distinct l must be an integer", param_hint="--l")
+            models.append(DistinctLDiversity(sensitive, int(l)))
+        elif l_variant is LVariant.entropy:
+            models.append(EntropyLDiversity(sensitive, float(l), entropy_estimator.value))
+        else:
+            if c is None:
+                raise typer.BadParameter("recursive l-diversity needs --c", param_hint="--c")
+            if int(l) != l:
+                raise typer.BadParameter("recursive l must be an integer", param_hint="--l")
+            models.append(RecursiveCLDiversity(sensitive, c, int(l)))
+    if t is not None:
+        assert sensitive is not None
+        hierarchy = None
+        if t_distance is TDistance.hierarchical:
+            if hierarchies_dir is None:
+                raise typer.BadParameter(
+                    "hierarchical t-closeness needs --hierarchies DIR with the sensitive "
+                    "column's hierarchy",
+                    param_hint="--t-distance",
+                )
+            hierarchy = find_hierarchies(hierarchies_dir, columns=[sensitive])[sensitive]
+        models.append(TCloseness(sensitive, t, t_distance.value, hierarchy))
+    if not models:
+        raise typer.BadParameter("give at least one of --k, --l, --t")
+    return models
+
+
+def _risk(
+    original: pd.DataFrame,
+    released: pd.DataFrame,
+    qi: Sequence[str],
+    suppressed_mask: np.ndarray | None,
+) -> dict[str, Any]:
+    """Before/after re-identification risk (``transforms.risk``; class-size fallback)."""
+    try:
+        from transforms.risk import risk_before_after
+    except ImportError:  # pragma: no cover - the risk module ships with the project
+        return _prosecutor_risk(original, released, qi, suppressed_mask)
+    return risk_before_after(original, released, qi, suppressed_mask)
+
+
+def _prosecutor_risk(
+    original: pd.DataFrame,
+    released: pd.DataFrame,
+    qi: Sequence[str],
+    suppressed_mask: np.ndarray | None,
+) -> dict[str, Any]:
+    import numpy as np
+
+    from transforms.privacy_models import qi_class_ids
+
+    def summary(df: pd.DataFrame) -> dict[str, float | int | None]:
+        ids, n_classes = qi_class_ids(df, qi=qi)
+        if not len(ids):
+            return {"n_records": 0, "prosecutor_highest": None, "prosecutor_average": None}
+        sizes = np.bincount(ids, minlength=n_classes)
+        return {
+            "n_records": len(df),
+            "prosecutor_highest": float(1 / sizes.min()),
+            "prosecutor_average": float(n_classes / len(df)),
+        }
+
+    kept = released if suppressed_mask is None else released.loc[~suppressed_mask]
+    return {"qi": list(qi), "before": summary(original), "after": summary(kept)}
+
+
+def anonymize_command(
+    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet.")],
+    hierarchies: Annotated[
+        Path,
+        typer.Option(
+            "--hierarchies", exists=True, file_okay=False, help="Folder of ARX hierarchies."
+        ),
+    ],
+    qi: Annotated[list[str], typer.Option("--qi", help="Quasi-identifier (repeat).")],
+    output: Annotated[Path, typer.Option("--output", help="Anonymized table (CSV/Parquet).")],
+    report: Annotated[Path, typer.Option("--report", help="JSON report.")],
+    suppression_limit: Annotated[
+        float, typer.Option("--suppression-limit", min=0.0, max=1.0, help="Share of rows.")
+    ],
+    sensitive: Annotated[str | None, typer.Option("--sensitive")] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1)] = None,
+    l: Annotated[float | None, typer.Option("--l", min=1.0)] = None,  # noqa: E741
+    l_variant: Annotated[LVariant, typer.Option("--l-variant")] = LVariant.distinct,
+    c: Annotated[float | None, typer.Option("--c")] = None,
+    entropy_estimator: Annotated[
+        Estimator, typer.Option("--entropy-estimator")
+    ] = Estimator.shannon,
+    t: Annotated[float | None, typer.Option("--t", min=0.0, max=1.0)] = None,
+    t_distance: Annotated[TDistance, typer.Option("--t-distance")] = TDistance.equal,
+    metric: Annotated[MetricName, typer.Option("--metric")] = MetricName.nu_entropy,
+    method: Annotated[Method, typer.Option("--method")] = Method.optimal,
+) -> None:
+    """Optimal full-domain generalization with record suppression (ARX semantics)."""
+    from rich.console import Console
+
+    from transforms.anonymize import anonymize
+    from transforms.hierarchy import HierarchyError, find_hierarchies
+    from transforms.privacy_models import PrivacyModelError
+
+    err = Console(stderr=True)
+    df = read_table(input)
+    missing = [col for col in [*qi, *([sensitive] if sensitive else [])] if col not in df.columns]
+    if missing:
+        err.print(f"[red]columns not in {input.name}:[/red] {missing}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        models = build_models(
+            sensitive=sensitive,
+            k=k,
+            l=l,
+            l_variant=l_variant,
+            c=c,
+            entropy_estimator=entropy_estimator,
+            t=t,
+            t_distance=t_distance,
+            hierarchies_dir=hierarchies,
+        )
+        found = find_hierarchies(hierarchies, columns=qi)
+        started = time.perf_counter()
+        result = anonymize(
+            df,
+            qi=qi,
+            hierarchies=found,
+            models=models,
+            suppression_limit=suppression_limit,
+            metric=metric.value,
+            method=method.value,
+        )
+        seconds = time.perf_counter() - started
+    except (HierarchyError, PrivacyModelError) as exc:
+        err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    solved = result.transformation is not None
+    body: dict[str, Any] = {
+        "input_records": len(df),
+        "qi": list(qi),
+        "sensitive": sensitive,
+        "models": [repr(m) for m in models],
+        "suppression_limit": suppression_limit,
+        "metric": metric.value,
+        "method": method.value,
+        "transformation": [result.transformation[col] for col in qi]
+        if solved and result.transformation
+        else (None if not solved else []),
+        "loss": result.loss,
+        "suppressed": result.suppressed,
+        "classes": result.classes,
+        "min_class_size": result.min_class_size,
+        "nodes_checked": result.nodes_checked,
+        "lattice_size": result.lattice_size,
+        "seconds": seconds,
+        "risk": _risk(df, result.data, qi, result.suppressed_mask if solved else None)
+        if solved
+        else {"before": _risk(df, df, qi, None)["before"], "after": None},
+    }
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(body, indent=2, default=_json_default), encoding="utf-8")
+    if not solved:
+        err.print(
+            "[red]no transformation satisfies the privacy models within the suppression "
+            f"limit[/red] ({result.nodes_checked} of {result.lattice_size} nodes checked)"
+        )
+        raise typer.Exit(EXIT_NO_SOLUTION)
+    write_table(result.data, output)
+    Console().print(
+        f"transformation {body['transformation']}, loss {result.loss:.6g}, "
+        f"suppressed {result.suppressed}, classes {result.classes}, "
+        f"min class size {result.min_class_size}, nodes checked {result.nodes_checked}/"
+        f"{result.lattice_size}, {seconds:.3f} s"
+    )
+
+
+def check_command(
+    input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet.")],
+    qi: Annotated[list[str], typer.Option("--qi", help="Quasi-identifier (repeat).")],
+    sensitive: Annotated[str | None, typer.Option("--sensitive")] = None,
+    k: Annotated[int | None, typer.Option("--k", min=1)] = None,
+    l: Annotated[float | None, typer.Option("--l", min=1.0)] = None,  # noqa: E741
+    l_variant: Annotated[LVariant, typer.Option("--l-variant")] = LVariant.distinct,
+    c: Annotated[float | None, typer.Option("--c")] = None,
+    entropy_estimator: Annotated[
+        Estimator, typer.Option("--entropy-estimator")
+    ] = Estimator.shannon,
+    t: Annotated[float | None, typer.Option("--t", min=0.0, max=1.0)] = None,
+    t_distance: Annotated[TDistance, typer.Option("--t-distance")] = TDistance.equal,
+    hierarchies: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="Folder with the sensitive column's hierarchy."),
+    ] = None,
+    include_suppressed: Annotated[
+        bool,
+        typer.Option(help="Also check records whose every QI is '*' (suppressed)."),
+    ] = False,
+) -> None:
+    """Print achieved k, l, t and risk; exit 1 when a requested level is not met."""
+    import numpy as np
+    from rich.console import Console
+    from rich.table import Table
+
+    from transforms.anonymize import SUPPRESSED
+    from transforms.hierarchy import HierarchyError
+    from transforms.privacy_models import KAnonymity, PrivacyModelError, check_privacy
+
+    err = Console(stderr=True)
+    df = read_table(input)
+    missing = [col for col in [*qi, *([sensitive] if sensitive else [])] if col not in df.columns]
+    if missing:
+        err.print(f"[red]columns not in {input.name}:[/red] {missing}")
+        raise typer.Exit(EXIT_USAGE)
+    try:
+        if k is None and l is None and t is None:
+            models: list[PrivacyModel] = [KAnonymity(1)]
+        else:
+            models = build_models(
+                sensitive=sensitive,
+                k=k,
+                l=l,
+                l_variant=l_variant,
+                c=c,
+                entropy_estimator=entropy_estimator,
+                t=t,
+                t_distance=t_distance,
+                hierarchies_dir=hierarchies,
+            )
+        suppressed = (
+            np.zeros(len(df), dtype=bool)
+            if include_suppressed
+            else (df[list(qi)] == SUPPRESSED).all(axis=1).to_numpy()
+        )
+        result = check_privacy(df, qi=qi, models=models, sensitive=sensitive, exclude=suppressed)
+    except (HierarchyError, PrivacyModelError) as exc:
+        err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        raise typer.Exit(EXIT_USAGE) from None
+    table = Table(title=f"Privacy of {input.name}", show_header=True)
+    table.add_column("measure")
+    table.add_column("achieved", justify="right")
+    table.add_column("requested", justify="right")
+    table.add_row("records checked", str(result.n_records), "")
+    table.add_row("suppressed records (not checked)", str(int(suppressed.sum())), "")
+    table.add_row("equivalence classes", str(result.n_classes), "")
+    table.add_row("k (min class size)", _fmt(result.k), _fmt(k))
+    if l is not None:
+        table.add_row(f"l ({l_variant.value})", _fmt(result.l), _fmt(l))
+    if t is not None:
+        table.add_row(f"t ({t_distance.value}, max EMD)", _fmt(result.t), _fmt(t))
+    table.add_row("violating classes", str(result.violating_classes), "0")
+    table.add_row("violating records", str(result.violating_records), "0")
+    table.add_row("prosecutor risk, highest", _fmt(result.max_risk), "")
+    table.add_row("prosecutor risk, average", _fmt(result.avg_risk), "")
+    Console().print(table)
+    if not result.satisfied:
+        err.print("[red]requested privacy level not met[/red]")
+        raise typer.Exit(EXIT_NOT_MET)
+
+
+def _fmt(value: float | int | None) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer():
+        return f"{value:.4g}"
+    return str(int(value))
+
+
+def _json_default(value: object) -> object:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("anonymize")(anonymize_command)
+    app.command("check")(check_command)

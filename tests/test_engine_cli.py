@@ -1,0 +1,169 @@
+"""`anonrelease anonymize` and `anonrelease check` end to end (CliRunner, files under tmp_path)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli import app
+
+ADULT = Path(__file__).parent / "fixtures" / "adult"
+ADULT_QI = [
+    "sex",
+    "age",
+    "race",
+    "marital-status",
+    "education",
+    "native-country",
+    "workclass",
+    "occupation",
+    "salary-class",
+]
+runner = CliRunner()
+
+
+def _qi_args(columns: list[str]) -> list[str]:
+    return [arg for column in columns for arg in ("--qi", column)]
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """A ';'-separated table with a unique (identifying) value and its hierarchies."""
+    rows = ["zip;sex;disease"]
+    rows += [f"1000{i % 4};{'MF'[i % 2]};{['flu', 'cold', 'gout'][i % 3]}" for i in range(23)]
+    rows.append("19999;M;flu")  # the one person who must not be printed
+    (tmp_path / "t.csv").write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    zips = [f"1000{i}" for i in range(4)] + ["19999"]
+    (tmp_path / "t_hierarchy_zip.csv").write_text(
+        "\n".join(f"{z};{z[:3]}**;*" for z in zips) + "\n", encoding="utf-8"
+    )
+    (tmp_path / "t_hierarchy_sex.csv").write_text("M;*\nF;*\n", encoding="utf-8")
+    return tmp_path
+
+
+def test_anonymize_adult_reproduces_arx_and_writes_report(tmp_path: Path) -> None:
+    out, report = tmp_path / "out.csv", tmp_path / "report.json"
+    result = runner.invoke(
+        app,
+        [
+            "anonymize",
+            str(ADULT / "adult.csv"),
+            "--hierarchies",
+            str(ADULT),
+            *_qi_args(ADULT_QI),
+            "--k",
+            "5",
+            "--suppression-limit",
+            "0.04",
+            "--metric",
+            "nu-entropy",
+            "--output",
+            str(out),
+            "--report",
+            str(report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(report.read_text(encoding="utf-8"))
+    assert body["transformation"] == [1, 0, 1, 1, 3, 2, 2, 0, 1]
+    assert body["loss"] == pytest.approx(255559.85455731067, rel=1e-9)
+    assert body["suppressed"] == 906 and body["min_class_size"] >= 5
+    assert 0 < body["nodes_checked"] < 12960 and body["seconds"] > 0
+    assert body["risk"]["after"]["prosecutor_highest"] <= 0.2
+    assert body["risk"]["before"]["prosecutor_highest"] == 1.0
+    released = pd.read_csv(out, dtype="str", keep_default_na=False)
+    assert len(released) == 30162 and list(released.columns) == ADULT_QI
+    assert (released["sex"] != "Male").all()  # sex generalized to level 1
+
+
+def test_no_solution_exits_3_with_null_transformation(small: Path) -> None:
+    report = small / "r.json"
+    result = runner.invoke(
+        app,
+        [
+            "anonymize",
+            str(small / "t.csv"),
+            "--hierarchies",
+            str(small),
+            *_qi_args(["zip", "sex"]),
+            "--sensitive",
+            "disease",
+            "--l",
+            "4",
+            "--suppression-limit",
+            "0",
+            "--output",
+            str(small / "o.csv"),
+            "--report",
+            str(report),
+        ],
+    )
+    assert result.exit_code == 3
+    assert json.loads(report.read_text(encoding="utf-8"))["transformation"] is None
+    assert not (small / "o.csv").exists()
+
+
+def test_anonymize_then_check_without_printing_values(small: Path) -> None:
+    out = small / "o.parquet"
+    result = runner.invoke(
+        app,
+        [
+            "anonymize",
+            str(small / "t.csv"),
+            "--hierarchies",
+            str(small),
+            *_qi_args(["zip", "sex"]),
+            "--sensitive",
+            "disease",
+            "--k",
+            "3",
+            "--l",
+            "2",
+            "--suppression-limit",
+            "0.1",
+            "--metric",
+            "discernibility",
+            "--output",
+            str(out),
+            "--report",
+            str(small / "r.json"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "19999" not in result.output
+    check = runner.invoke(
+        app,
+        ["check", str(out), *_qi_args(["zip", "sex"]), "--sensitive", "disease"]
+        + ["--k", "3", "--l", "2"],
+    )
+    assert check.exit_code == 0, check.output
+    raw = runner.invoke(app, ["check", str(small / "t.csv"), *_qi_args(["zip", "sex"]), "--k", "2"])
+    assert raw.exit_code == 1
+    assert "19999" not in raw.output and "not met" in raw.output
+
+
+def test_missing_hierarchy_names_the_column(small: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "anonymize",
+            str(small / "t.csv"),
+            "--hierarchies",
+            str(small),
+            *_qi_args(["zip", "disease"]),
+            "--k",
+            "2",
+            "--suppression-limit",
+            "0",
+            "--output",
+            str(small / "o.csv"),
+            "--report",
+            str(small / "r.json"),
+        ],
+    )
+    assert result.exit_code == 2
+    assert "'disease'" in result.output
