@@ -23,6 +23,7 @@ ADULT_QI = [
     "occupation",
     "salary-class",
 ]
+SMALL_LEVELS = ["--k", "3", "--l", "2"]
 runner = CliRunner()
 
 
@@ -137,8 +138,7 @@ def test_anonymize_then_check_without_printing_values(small: Path) -> None:
     assert "19999" not in result.output
     check = runner.invoke(
         app,
-        ["check", str(out), *_qi_args(["zip", "sex"]), "--sensitive", "disease"]
-        + ["--k", "3", "--l", "2"],
+        ["check", str(out), *_qi_args(["zip", "sex"]), *["--sensitive", "disease"], *SMALL_LEVELS],
     )
     assert check.exit_code == 0, check.output
     raw = runner.invoke(app, ["check", str(small / "t.csv"), *_qi_args(["zip", "sex"]), "--k", "2"])
