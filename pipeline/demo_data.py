@@ -106,7 +106,9 @@ def _uniform_days(rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -
     return low + np.floor(rng.random(len(low)) * span).astype(np.int64)
 
 
-def _seconds_of_day(rng: np.random.Generator, n: int, *, first_hour: int, last_hour: int):
+def _seconds_of_day(
+    rng: np.random.Generator, n: int, *, first_hour: int, last_hour: int
+) -> np.ndarray:
     return rng.integers(first_hour * 3600, (last_hour + 1) * 3600, size=n)
 
 
@@ -119,10 +121,6 @@ def _nullable(values: np.ndarray, null: np.ndarray) -> np.ndarray:
 def _order(*keys: np.ndarray) -> np.ndarray:
     """Stable row order by the given keys, first key most significant."""
     return np.lexsort(tuple(reversed(keys)))
-
-
-def _take(columns: Columns, order: np.ndarray) -> Columns:
-    return {name: values[order] for name, values in columns.items()}
 
 
 # ---------------------------------------------------------------------------- stores
@@ -181,7 +179,9 @@ class _People:
     columns: Columns
 
 
-def _sample_names(rng, pairs: vocab.NamePairs, n: int) -> tuple[np.ndarray, ...]:
+def _sample_names(
+    rng: np.random.Generator, pairs: vocab.NamePairs, n: int
+) -> tuple[np.ndarray, ...]:
     idx = _choice(rng, n, pairs.weight)
     return tuple(_strings(seq)[idx] for seq in (pairs.kanji, pairs.kana, pairs.romaji))
 
@@ -204,7 +204,12 @@ def _phones(rng: np.random.Generator, pref: np.ndarray) -> np.ndarray:
     return out
 
 
-def _emails(rng, given_romaji, family_romaji, birth_day) -> np.ndarray:
+def _emails(
+    rng: np.random.Generator,
+    given_romaji: np.ndarray,
+    family_romaji: np.ndarray,
+    birth_day: np.ndarray,
+) -> np.ndarray:
     n = len(given_romaji)
     form = _choice(rng, n, (0.3, 0.3, 0.2, 0.2))
     number = rng.integers(0, 1000, size=n).astype(_STR)
@@ -350,7 +355,9 @@ class _Visits:
     count: np.ndarray  # per customer: number of visits
 
 
-def _visits(rng: np.random.Generator, people: _People, as_of: int, n_stores: int):
+def _visits(
+    rng: np.random.Generator, people: _People, as_of: int, n_stores: int
+) -> tuple[_Visits, Columns]:
     n = len(people.gender)
     # Skewed: most customers come a few times, some are regulars (mean about 5).
     count = 1 + rng.negative_binomial(1.3, 1.3 / (1.3 + 4.0), size=n)
@@ -413,7 +420,9 @@ def _comment_bank() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return _strings(texts), np.array(starts), np.array(sizes)
 
 
-def _personal_comments(rng, people: _People, customer: np.ndarray) -> list[str]:
+def _personal_comments(
+    rng: np.random.Generator, people: _People, customer: np.ndarray
+) -> list[str]:
     """Comments that carry a name, phone number or e-mail (few rows: formatted one by one)."""
     staff = _strings(vocab.family_names().kanji)[rng.integers(0, 50, size=len(customer))]
     template = rng.integers(0, len(vocab.COMMENTS_PERSONAL), size=len(customer))
@@ -431,7 +440,9 @@ def _personal_comments(rng, people: _People, customer: np.ndarray) -> list[str]:
     return out
 
 
-def _questionnaires(rng: np.random.Generator, people: _People, visits: _Visits, as_of: int):
+def _questionnaires(
+    rng: np.random.Generator, people: _People, visits: _Visits, as_of: int
+) -> Columns:
     n = len(people.gender)
     answers = np.where(rng.random(n) < 0.4, 1 + _choice(rng, n, (0.6, 0.3, 0.1)), 0)
     customer = np.repeat(np.arange(n), answers)
@@ -512,7 +523,9 @@ class _Subscriptions:
     unsubscribed: np.ndarray  # -1 when still subscribed
 
 
-def _subscriptions(rng: np.random.Generator, people: _People, as_of: int):
+def _subscriptions(
+    rng: np.random.Generator, people: _People, as_of: int
+) -> tuple[_Subscriptions, Columns]:
     n = len(people.gender)
     subscriber = rng.random(n) < 0.35
     kind = _choice(rng, n, (0.45, 0.3, 0.25))  # new_information, mail_magazine, both
@@ -724,12 +737,17 @@ def _orphans(rng: np.random.Generator, k: int, n_customers: int) -> np.ndarray:
     return n_customers + 1 + rng.integers(0, max(10, n_customers // 10), size=k)
 
 
-def _dirty_rows(rng: np.random.Generator, n: int, rate: float, kinds: int):
+def _dirty_rows(
+    rng: np.random.Generator, n: int, rate: float, kinds: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows that get a defect (each with probability ``rate``) and which kind of defect."""
     rows = np.flatnonzero(rng.random(n) < rate)
     return rows, rng.integers(0, kinds, size=len(rows))
 
 
-def _dirty_customers(rng, columns: Columns, birth_day: np.ndarray, rate: float) -> None:
+def _dirty_customers(
+    rng: np.random.Generator, columns: Columns, birth_day: np.ndarray, rate: float
+) -> None:
     rows, kind = _dirty_rows(rng, len(birth_day), rate, 5)
     birth = columns["birth_date"].astype(object)
     postal = columns["postal_code"].astype(object)
@@ -746,7 +764,7 @@ def _dirty_customers(rng, columns: Columns, birth_day: np.ndarray, rate: float) 
     columns["birth_date"], columns["postal_code"] = birth, postal
 
 
-def _dirty_usage(rng, columns: Columns, n_customers: int, rate: float) -> None:
+def _dirty_usage(rng: np.random.Generator, columns: Columns, n_customers: int, rate: float) -> None:
     rows, kind = _dirty_rows(rng, len(columns["usage_id"]), rate, 3)
     r = rows[kind == 0]
     columns["amount_yen"][r] = -columns["amount_yen"][r]
@@ -758,7 +776,9 @@ def _dirty_usage(rng, columns: Columns, n_customers: int, rate: float) -> None:
     columns["visit_date"] = visit
 
 
-def _dirty_questionnaires(rng, columns: Columns, n_customers: int, rate: float) -> None:
+def _dirty_questionnaires(
+    rng: np.random.Generator, columns: Columns, n_customers: int, rate: float
+) -> None:
     rows, kind = _dirty_rows(rng, len(columns["response_id"]), rate, 3)
     r = rows[kind == 0]
     names = (
