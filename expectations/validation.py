@@ -360,6 +360,9 @@ class Validator:
     def __init__(self, *, docs_dir: Path | None = None) -> None:
         self._gx = _import_gx()
         self.context = self._gx.get_context(mode="ephemeral")
+        from great_expectations.data_context.types.base import ProgressBarsConfig
+
+        self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
         self.docs_dir = Path(docs_dir) if docs_dir is not None else None
         self._counter = itertools.count(1)
         # GX results of the latest run (counts only; for audits and tests)

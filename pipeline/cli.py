@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from pipeline import demo_cli, engine_cli, run_cli
+from pipeline import demo_cli, engine_cli, run_cli, validate_cli
 
 app = typer.Typer(
     name="anonrelease",
@@ -26,3 +26,4 @@ def main() -> None:
 run_cli.register(app)
 demo_cli.register(app)
 engine_cli.register(app)
+validate_cli.register(app)

@@ -1,0 +1,102 @@
+"""The partner registry: who may receive which datasets, and at what minimum protection.
+
+``data/partners.yaml`` lists the recipients (cooperative businesses, advertising sponsors,
+contractors). It is validated on load: a wrong file fails with the file and field named, never
+halfway through a release. A recipient's minimums only tighten the run's privacy profile.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from pipeline.config import DATA_DIR
+
+DEFAULT_PARTNERS = DATA_DIR / "partners.yaml"
+
+RecipientKind = Literal["cooperative_business", "advertising_sponsor", "contractor"]
+
+
+class PartnerRegistryError(Exception):
+    """The partner file is missing or invalid; the message names the file and field."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class Recipient(BaseModel):
+    """One recipient and the minimum protection it requires."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    kind: RecipientKind
+    min_k: int = Field(ge=2)
+    min_l: int | None = Field(default=None, ge=2)
+    min_cell_count: int = Field(ge=1)
+    allowed_datasets: tuple[str, ...] = Field(min_length=1)
+
+    def allows(self, dataset: str) -> bool:
+        return dataset in self.allowed_datasets
+
+
+class PartnerRegistry(BaseModel):
+    """All recipients, ids unique."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    recipients: tuple[Recipient, ...]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> PartnerRegistry:
+        seen: set[str] = set()
+        duplicates = sorted({r.id for r in self.recipients if r.id in seen or seen.add(r.id)})
+        if duplicates:
+            raise ValueError(f"duplicate recipient ids: {duplicates}")
+        return self
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.recipients)
+
+    def get(self, recipient_id: str) -> Recipient:
+        for r in self.recipients:
+            if r.id == recipient_id:
+                return r
+        raise KeyError(recipient_id)
+
+    def allowed(self, dataset: str) -> tuple[Recipient, ...]:
+        """Recipients that may receive ``dataset``."""
+        return tuple(r for r in self.recipients if r.allows(dataset))
+
+
+def load_partners(path: str | Path | None = None) -> PartnerRegistry:
+    """Load and validate the registry (the shipped ``data/partners.yaml`` by default)."""
+    file = Path(path) if path is not None else DEFAULT_PARTNERS
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PartnerRegistryError(file, "partner registry not found") from None
+    except yaml.YAMLError as exc:
+        raise PartnerRegistryError(file, f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise PartnerRegistryError(file, "expected a mapping with 'recipients'")
+    try:
+        return PartnerRegistry.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = list(err["loc"])
+            if len(loc) >= 2 and loc[0] == "recipients" and isinstance(loc[1], int):
+                entries = raw.get("recipients") or []
+                entry = entries[loc[1]] if loc[1] < len(entries) else None
+                rid = entry.get("id") if isinstance(entry, dict) else None
+                loc[1] = f"{loc[1]}({rid})" if rid else loc[1]
+            where = ".".join(str(p) for p in loc) or "recipients"
+            problems.append(f"{where}: {err['msg']}")
+        raise PartnerRegistryError(file, "; ".join(problems)) from None

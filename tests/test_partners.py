@@ -1,0 +1,86 @@
+"""The partner registry: shipped file loads; bad files fail with the file and field named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline.partners import PartnerRegistryError, load_partners
+
+GOOD = """
+recipients:
+  - id: partner-a
+    name: A
+    kind: cooperative_business
+    min_k: 10
+    min_l: 2
+    min_cell_count: 10
+    allowed_datasets: [table, microdata]
+  - id: sponsor-b
+    name: B
+    kind: advertising_sponsor
+    min_k: 5
+    min_cell_count: 20
+    allowed_datasets: [table]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "partners.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_shipped_registry_loads() -> None:
+    registry = load_partners()
+    assert {"partner-cosmetics", "sponsor-adnet"} <= set(registry.ids())
+    cosmetics = registry.get("partner-cosmetics")
+    assert cosmetics.kind == "cooperative_business" and cosmetics.min_k == 10
+    assert cosmetics.allows("customers_microdata")
+    sponsor = registry.get("sponsor-adnet")
+    assert sponsor.allowed_datasets == ("customers_by_region_age_gender_course",)
+    assert sponsor.min_cell_count == 20
+
+
+def test_registry_queries(tmp_path: Path) -> None:
+    registry = load_partners(_write(tmp_path, GOOD))
+    assert [r.id for r in registry.allowed("microdata")] == ["partner-a"]
+    assert registry.get("sponsor-b").min_l is None
+    with pytest.raises(KeyError):
+        registry.get("nobody")
+
+
+def test_recipients_are_frozen(tmp_path: Path) -> None:
+    recipient = load_partners(_write(tmp_path, GOOD)).recipients[0]
+    with pytest.raises(Exception, match="frozen"):
+        recipient.min_k = 1  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (("kind: advertising_sponsor", "kind: newspaper"), "recipients.1(sponsor-b).kind"),
+        (("min_k: 5", "min_k: 1"), "recipients.1(sponsor-b).min_k"),
+        (("min_cell_count: 20", "min_cell_count: 20\n    colour: red"), "colour"),
+        (("allowed_datasets: [table]\n", "allowed_datasets: []\n"), "allowed_datasets"),
+        (("id: sponsor-b", "id: partner-a"), "duplicate recipient ids: ['partner-a']"),
+    ],
+)
+def test_invalid_registry_names_file_and_field(
+    tmp_path: Path, change: tuple[str, str], field: str
+) -> None:
+    path = _write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(PartnerRegistryError) as err:
+        load_partners(path)
+    assert str(path) in str(err.value)
+    assert field in str(err.value)
+
+
+def test_missing_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(PartnerRegistryError, match="not found"):
+        load_partners(tmp_path / "absent.yaml")
+    with pytest.raises(PartnerRegistryError, match="not valid YAML"):
+        load_partners(_write(tmp_path, "recipients: [\n"))
+    with pytest.raises(PartnerRegistryError, match="mapping"):
+        load_partners(_write(tmp_path, "- a\n- b\n"))
