@@ -15,7 +15,6 @@ def demo_data(
     db: Annotated[
         str | None,
         typer.Option(
-            envvar="ANONRELEASE_SOURCE_URL",
             help="SQLAlchemy URL to (re)create (default: SQLite file data/demo/source.sqlite).",
             show_default=False,
         ),
@@ -44,6 +43,8 @@ def demo_data(
         as_of_day = date.fromisoformat(as_of)
     except ValueError as exc:
         raise typer.BadParameter("expected YYYY-MM-DD", param_hint="--as-of") from exc
+    # Deliberately not ANONRELEASE_SOURCE_URL: that may name the real operational database,
+    # whose tables this command would drop.
     url = db or f"sqlite:///{DEFAULT_SOURCE_DB}"
     counts = generate_demo_database(
         url, customers=customers, seed=seed, as_of=as_of_day, dirty_rate=dirty_rate

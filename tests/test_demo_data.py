@@ -493,3 +493,18 @@ def test_cli_rejects_bad_as_of(tmp_path: Path) -> None:
     )
     assert result.exit_code != 0
     assert not (tmp_path / "x.sqlite").exists()
+
+
+def test_cli_default_db_ignores_the_source_url_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The configured source may be the real operational database: demo-data must not drop it.
+    import pipeline.config
+
+    default = tmp_path / "demo" / "source.sqlite"
+    monkeypatch.setattr(pipeline.config, "DEFAULT_SOURCE_DB", default)
+    monkeypatch.setenv("ANONRELEASE_SOURCE_URL", f"sqlite:///{tmp_path / 'operational.sqlite'}")
+    result = CliRunner().invoke(app, ["demo-data", "--customers", "100"])
+    assert result.exit_code == 0, result.output
+    assert default.exists()
+    assert not (tmp_path / "operational.sqlite").exists()
