@@ -5,12 +5,16 @@ QI space into boxes of at least k records (and whatever else the models ask) and
 each box to its own extent, so it keeps much more detail on dense data.
 
 The algorithm works on integer codes: every QI column is coded once (numeric columns by
-value rank, hierarchical ones in depth-first hierarchy order, others in sorted order). A
-partition is cut at the median code of the dimension with the widest normalized range;
-the cut is kept only if both halves satisfy every privacy model, otherwise the next widest
-dimension is tried. Partitions live on an explicit stack of row-index arrays, so there is
-no recursion limit, and all per-partition work is numpy on those arrays. A partition whose
-rows share all QI values cannot be cut. The result is deterministic.
+value rank, hierarchical ones in depth-first hierarchy order, others in sorted order). The
+normalized width of a partition on an attribute is its NCP there (value range over the
+whole range; input values under the common ancestor; distinct values), and the widest
+attribute is cut first: at the median code, or for a tree hierarchy first at the boundary
+between subtrees of the common ancestor that balances the halves best (so each half's
+ancestor moves down). A cut is kept only if both halves satisfy every privacy model,
+otherwise the next candidate / next widest attribute is tried. Partitions live on an
+explicit stack of row-index arrays, so there is no recursion limit, and all per-partition
+work is numpy on those arrays. A partition whose rows share all QI values cannot be cut.
+The result is deterministic.
 
 Recoding per partition: numeric ``[min-max]`` (or the single value), hierarchical to the
 lowest common ancestor of the partition's values, other categorical to ``{a,b,...}``.
@@ -149,13 +153,68 @@ class _CutChecker:
 
 @dataclass(frozen=True)
 class _Dim:
+    """One QI, integer-coded, with what the cut and the recoding need."""
+
     column: str
     codes: np.ndarray  # per row, int64
-    scale: np.ndarray  # per code: position used for the normalized width
     kind: str  # "numeric" | "hierarchy" | "set"
     labels: np.ndarray  # per code: original value (object)
-    ancestors: np.ndarray | None = None  # per code x level (hierarchy only)
+    scale: np.ndarray  # numeric: per code, (value - min) / (max - min)
+    ancestors: np.ndarray | None = None  # hierarchy: per code x level, ancestor code
     ancestor_labels: tuple[tuple[str, ...], ...] = ()
+    under: tuple[np.ndarray, ...] = ()  # hierarchy: per level, input values under each node
+    aligned: bool = False  # hierarchy is a tree: cut between subtrees of the common ancestor
+
+    @property
+    def n_codes(self) -> int:
+        return len(self.labels)
+
+    def width(self, col: np.ndarray, lo: int, hi: int) -> float:
+        """Normalized extent of a partition: its NCP on this attribute (0 = one value)."""
+        if lo == hi:
+            return 0.0
+        m = self.n_codes
+        if self.kind == "numeric":
+            return float(self.scale[hi] - self.scale[lo])
+        if self.kind == "set":
+            return (np.count_nonzero(np.bincount(col, minlength=m)) - 1) / (m - 1)
+        assert self.ancestors is not None
+        if not self.aligned:
+            return (hi - lo) / (m - 1)
+        level = self._lca_level(lo, hi)
+        return (self.under[level][self.ancestors[lo, level]] - 1) / (m - 1)
+
+    def _lca_level(self, lo: int, hi: int) -> int:
+        assert self.ancestors is not None
+        same = self.ancestors[lo] == self.ancestors[hi]
+        return int(np.argmax(same)) if same.any() else self.ancestors.shape[1] - 1
+
+    def cuts(self, col: np.ndarray, lo: int, hi: int) -> list[np.ndarray]:
+        """Candidate cuts (left-half masks), best first.
+
+        The median cut; for a tree hierarchy first the boundary between children of the
+        partition's common ancestor that balances the halves best, so that each half's
+        ancestor moves down the tree.
+        """
+        out = []
+        if self.kind == "hierarchy" and self.aligned:
+            assert self.ancestors is not None
+            level = self._lca_level(lo, hi)
+            if level >= 2:
+                child = self.ancestors[lo : hi + 1, level - 1]
+                boundaries = np.flatnonzero(child[1:] != child[:-1]) + 1  # offsets from lo
+                counts = np.cumsum(np.bincount(col - lo, minlength=hi - lo + 1))
+                left_n = counts[boundaries - 1]
+                best = boundaries[np.argmax(np.minimum(left_n, len(col) - left_n))]
+                out.append(col < lo + best)
+        half = (len(col) - 1) // 2
+        median = np.partition(col, half)[half]
+        if median >= hi:
+            median = col[col < hi].max()
+        median_cut = col <= median
+        if not out or not np.array_equal(out[0], median_cut):
+            out.append(median_cut)
+        return out
 
 
 def _encode(df: pd.DataFrame, column: str, numeric: bool, hierarchy: Hierarchy | None) -> _Dim:
@@ -168,27 +227,30 @@ def _encode(df: pd.DataFrame, column: str, numeric: bool, hierarchy: Hierarchy |
         uniq, codes = np.unique(values, return_inverse=True)
         span = float(uniq[-1] - uniq[0]) if len(uniq) > 1 else 1.0
         labels = np.asarray(series.drop_duplicates().sort_values().to_numpy(), dtype=object)
-        return _Dim(column, codes.astype(np.int64), (uniq - uniq[0]) / span, "numeric", labels)
+        return _Dim(column, codes.astype(np.int64), "numeric", labels, (uniq - uniq[0]) / span)
     codes0, uniques = pd.factorize(series, sort=True)
     uniques_s = pd.Series(np.asarray(uniques, dtype=object))
+    empty = np.zeros(0)
     if hierarchy is None:
-        m = len(uniques)
-        scale = np.arange(m, dtype=np.float64) / max(m - 1, 1)
-        return _Dim(column, codes0.astype(np.int64), scale, "set", uniques_s.to_numpy())
+        return _Dim(column, codes0.astype(np.int64), "set", uniques_s.to_numpy(), empty)
     anc, anc_labels = hierarchy_ancestors(hierarchy, uniques_s)
     # depth-first order: sort leaves by their path from the top, so subtrees are contiguous
     order = np.lexsort(tuple(anc[:, level] for level in range(anc.shape[1])))
     rank = np.empty_like(order)
     rank[order] = np.arange(len(order))
-    m = len(order)
+    anc = anc[order]
+    under = tuple(np.bincount(anc[:, level]) for level in range(anc.shape[1]))
+    is_tree = getattr(hierarchy, "is_functional", None)
     return _Dim(
         column,
         rank[codes0].astype(np.int64),
-        np.arange(m, dtype=np.float64) / max(m - 1, 1),
         "hierarchy",
         uniques_s.to_numpy()[order],
-        anc[order],
+        empty,
+        anc,
         anc_labels,
+        under,
+        bool(is_tree()) if callable(is_tree) else False,
     )
 
 
@@ -196,36 +258,28 @@ def _encode(df: pd.DataFrame, column: str, numeric: bool, hierarchy: Hierarchy |
 # Partitioning
 
 
-def _partition(
-    x: np.ndarray,
-    scales: Sequence[np.ndarray],
-    checker: _CutChecker,
-) -> list[np.ndarray]:
+def _partition(x: np.ndarray, dims: Sequence[_Dim], checker: _CutChecker) -> list[np.ndarray]:
     n, d = x.shape
     stack = [np.arange(n, dtype=np.int64)]
     final: list[np.ndarray] = []
     while stack:
         idx = stack.pop()
-        sub = x[idx]
-        lo = sub.min(axis=0)
-        hi = sub.max(axis=0)
-        width = np.array([scales[j][hi[j]] - scales[j][lo[j]] for j in range(d)])
         cut = False
         if len(idx) >= 2 * checker.k:
+            sub = x[idx]
+            lo = sub.min(axis=0).tolist()
+            hi = sub.max(axis=0).tolist()
+            width = np.array([dims[j].width(sub[:, j], lo[j], hi[j]) for j in range(d)])
             for j in np.argsort(-width, kind="stable"):
                 if width[j] <= 0:
                     break
-                col = sub[:, j]
-                half = (len(col) - 1) // 2
-                median = np.partition(col, half)[half]
-                if median >= hi[j]:
-                    median = col[col < hi[j]].max()
-                left = col <= median
-                n_left = int(np.count_nonzero(left))
-                if checker.cut_ok(idx, left, n_left):
-                    stack.append(idx[~left])
-                    stack.append(idx[left])
-                    cut = True
+                for left in dims[j].cuts(sub[:, j], lo[j], hi[j]):
+                    if checker.cut_ok(idx, left, int(np.count_nonzero(left))):
+                        stack.append(idx[~left])
+                        stack.append(idx[left])
+                        cut = True
+                        break
+                if cut:
                     break
         if not cut:
             final.append(idx)
@@ -342,7 +396,7 @@ def mondrian(
     ]
     if dims:
         x = np.stack([dim.codes for dim in dims], axis=1)
-        parts = _partition(x, [dim.scale for dim in dims], checker)
+        parts = _partition(x, dims, checker)
     else:
         parts = [everything]
     pid = np.empty(n, dtype=np.int64)
