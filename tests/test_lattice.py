@@ -52,13 +52,14 @@ MODEL_KINDS = [
 ]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     table=tables(max_qi=4),
     kind=st.sampled_from(MODEL_KINDS),
     k=st.integers(1, 6),
     limit=st.sampled_from([0.0, 0.05, 0.2, 0.5]),
     metric=st.sampled_from(sorted(METRICS)),
+    strategy=st.sampled_from(["bisect", "flash"]),
 )
 def test_search_equals_brute_force_and_output_is_private(
     table: tuple[pd.DataFrame, list[str], dict[str, Hierarchy], Hierarchy],
@@ -66,11 +67,18 @@ def test_search_equals_brute_force_and_output_is_private(
     k: int,
     limit: float,
     metric: str,
+    strategy: str,
 ) -> None:
     df, qi, hs, s_hierarchy = table
     models = _models(kind, k, s_hierarchy)
     enc = encode_table(df, qi=qi, hierarchies=hs, sensitive=["s"])
-    found = search(enc, models=models, suppression_limit=limit, metric=get_metric(metric))
+    found = search(
+        enc,
+        models=models,
+        suppression_limit=limit,
+        metric=get_metric(metric),
+        strategy=strategy,  # type: ignore[arg-type]
+    )
     reference = brute_force(enc, models=models, suppression_limit=limit, metric=get_metric(metric))
     assert found.levels == reference.levels
     if reference.loss is not None:

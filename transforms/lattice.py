@@ -9,9 +9,14 @@ How the search avoids checking most nodes (after ARX's Flash, Kohlmayer et al. 2
 
 - Predictive tagging. When every model is monotonic (see ``transforms.privacy_models``: with
   suppression only k-anonymity and distinct l-diversity are), a satisfying node makes all its
-  successors satisfy and a failing node makes all its predecessors fail. The search walks
-  greedy paths upwards from the lowest untagged node and binary-searches each path, tagging
-  whole up-sets/down-sets with one vectorized comparison.
+  successors satisfy and a failing node makes all its predecessors fail; whole up-sets and
+  down-sets are tagged with one vectorized comparison. Which node to check next:
+  ``strategy="flash"`` walks greedy paths upwards from the lowest untagged node and
+  binary-searches each path (ARX's Flash); ``strategy="bisect"`` (default) checks the open node
+  at the 95 % quantile of the bound order, a binary search on the loss axis: a satisfying node
+  becomes the new best and excludes everything worse, a failing one tags its down-set. On
+  Adult (k-anonymity, nu-entropy) it checks about half as many nodes as the Flash paths
+  (598 vs 1387 for k=5, 4 %, 9 QIs); ``benchmarks/bench_flash.py`` measures both.
 - Bounds. Each metric gives a lower bound for all nodes without data passes (for monotonic
   non-uniform entropy the exact value). Nodes whose bound is already worse than the best
   satisfying node are never checked.
@@ -32,6 +37,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -42,6 +48,7 @@ from transforms.privacy_models import ClassStats, PrivacyModel
 
 __all__ = ["SearchResult", "brute_force", "evaluate_node", "lattice_nodes", "search"]
 
+BISECT_QUANTILE = 0.95  # measured on Adult: fewest checks among 0.1 .. 1.0
 _DIRECT_BINCOUNT_LIMIT = 1 << 16  # radix up to which classes are counted without hashing
 
 
@@ -258,14 +265,35 @@ class _Search:
                     self.state[current] = 2
                     self.tag_down(current)
                     low = mid + 1
+
+    def evaluate_tagged(self) -> None:
+        """Non-monotonic metrics: satisfying nodes known only by tagging need their value."""
         if not self.metric.a_priori and not self.metric.monotonic:
-            # satisfying nodes known only by tagging still need their value
             pending = np.flatnonzero((self.state == 1) & ~self.checked & ~self.excluded)
             for node in pending[np.argsort(self.rank[pending], kind="stable")]:
                 node = int(node)
                 if self.excluded[node]:
                     continue
                 self.check(node)
+
+    def run_bisect(self, quantile: float = 0.5) -> None:
+        """A priori metric, monotonic models: check the open node at a loss quantile.
+
+        Satisfying moves the best below it (excluding every worse node); failing tags its
+        whole down-set. Like a binary search on the loss axis.
+        """
+        while True:
+            candidates = self.order[~self.excluded[self.order] & (self.state[self.order] == 0)]
+            if not len(candidates):
+                return
+            node = int(candidates[int(quantile * (len(candidates) - 1))])
+            ev = self.check(node)
+            if ev.satisfied:
+                self.state[node] = 1
+                self.tag_up(node)
+            else:
+                self.state[node] = 2
+                self.tag_down(node)
 
     def run_ordered(self) -> None:
         for node in self.order:
@@ -282,12 +310,22 @@ def search(
     models: Sequence[PrivacyModel],
     suppression_limit: float,
     metric: Metric,
+    strategy: Literal["bisect", "flash"] = "bisect",
 ) -> SearchResult:
-    """The optimal transformation (see the module docstring for order and tie-break)."""
+    """The optimal transformation (see the module docstring for order and tie-break).
+
+    ``strategy`` only changes how many nodes are checked, never the result.
+    """
     s = _Search(enc, models, suppression_limit, metric)
     with_suppression = s.max_suppressed > 0
     if all(m.monotonic(with_suppression=with_suppression) for m in models):
-        s.run_tagging()
+        if strategy == "bisect":
+            s.run_bisect(BISECT_QUANTILE)
+        elif strategy == "flash":
+            s.run_tagging()
+        else:
+            raise ValueError(f"unknown search strategy {strategy!r}")
+        s.evaluate_tagged()
     else:
         s.run_ordered()
     return _result(s)
