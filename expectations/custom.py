@@ -46,6 +46,8 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import (
     TableMetricProvider,
 )
+from great_expectations.render import LegacyRendererType, RenderedStringTemplateContent
+from great_expectations.render.renderer.renderer import renderer
 
 from expectations.cell_rules import (
     count_dominated_cells,
@@ -65,6 +67,42 @@ _LIBRARY_METADATA: Dict[str, Any] = {  # noqa: UP006
     "contributors": ["@anonrelease"],
     "requirements": [],
 }
+
+
+class RenderedAsSentence:
+    """Mixin: Data Docs describe the expectation in a sentence (``_template``) built from its
+    configuration (column names and thresholds, never data) instead of raw kwargs."""
+
+    _template: ClassVar[str] = ""
+
+    @classmethod
+    @renderer(renderer_type=LegacyRendererType.PRESCRIPTIVE)
+    def _prescriptive_renderer(
+        cls,
+        configuration: Any = None,
+        result: Any = None,
+        runtime_configuration: Any = None,
+        **kwargs: Any,
+    ) -> list[RenderedStringTemplateContent]:
+        if configuration is None and result is not None:
+            configuration = result.expectation_config
+        given = dict(configuration.kwargs) if configuration is not None else {}
+        params: dict[str, Any] = {}
+        for name, model_field in getattr(cls, "__fields__", {}).items():
+            value = given.get(name, model_field.default)
+            if isinstance(value, list | tuple):
+                value = ", ".join(map(str, value))
+            if value is None:
+                value = "all" if name in ("columns", "kinds") else "-"
+            params[name] = value
+        if "column" in given:
+            params["column"] = given["column"]
+        return [
+            RenderedStringTemplateContent(
+                content_block_type="string_template",
+                string_template={"template": cls._template, "params": params},
+            )
+        ]
 
 
 def _percent(part: int, whole: int) -> float:
@@ -117,7 +155,7 @@ class DirectIdentifierCounts(TableMetricProvider):
         }
 
 
-class ExpectColumnsToContainNoDirectIdentifiers(BatchExpectation):
+class ExpectColumnsToContainNoDirectIdentifiers(RenderedAsSentence, BatchExpectation):
     """Expect no column to contain emails, phones, postal codes, addresses, My Numbers or names.
 
     Args:
@@ -130,6 +168,12 @@ class ExpectColumnsToContainNoDirectIdentifiers(BatchExpectation):
 
     The result names the flagged columns and how many values matched, per kind; never a value.
     """
+
+    _template: ClassVar[str] = (
+        "No value in columns $columns may look like a direct identifier (email, phone, postal "
+        "code, street address, My Number, personal name); kinds: $kinds; seeded sample of "
+        "$sample_size rows."
+    )
 
     columns: Optional[List[str]] = None  # noqa: UP006, UP045
     kinds: Optional[List[str]] = None  # noqa: UP006, UP045
@@ -193,11 +237,16 @@ class SmallCellCounts(TableMetricProvider):
         )
 
 
-class ExpectTableCellsToMeetMinimumCount(BatchExpectation):
+class ExpectTableCellsToMeetMinimumCount(RenderedAsSentence, BatchExpectation):
     """Expect every published count of a frequency table to be at least ``min_count``.
 
     Suppressed cells (null count) are fine; zero cells are fine unless ``allow_zero`` is false.
     """
+
+    _template: ClassVar[str] = (
+        "Every published count in $count_column must be at least $min_count (suppressed cells are "
+        "fine; zero allowed: $allow_zero)."
+    )
 
     count_column: str
     min_count: int
@@ -255,12 +304,17 @@ class DominatedCellCounts(TableMetricProvider):
         )
 
 
-class ExpectMagnitudeCellsToSatisfyDominanceRule(BatchExpectation):
+class ExpectMagnitudeCellsToSatisfyDominanceRule(RenderedAsSentence, BatchExpectation):
     """Expect no magnitude cell's ``n`` largest contributions to exceed ``k`` % of its total.
 
     Input: ``total_column`` (cell total, null when suppressed) and ``top_columns``, the largest
     contributions in descending order (``["top1", "top2"]``); see :mod:`expectations.cell_rules`.
     """
+
+    _template: ClassVar[str] = (
+        "Dominance rule: the $n largest contributions ($top_columns) may not exceed $k % of "
+        "$total_column in any cell."
+    )
 
     total_column: str = "total"
     top_columns: List[str] = ["top1", "top2"]  # noqa: RUF012, UP006
@@ -306,11 +360,16 @@ class PPercentCellCounts(TableMetricProvider):
         )
 
 
-class ExpectMagnitudeCellsToSatisfyPPercentRule(BatchExpectation):
+class ExpectMagnitudeCellsToSatisfyPPercentRule(RenderedAsSentence, BatchExpectation):
     """Expect no cell where the runner-up could estimate the largest contribution within p %.
 
     Unsafe when ``total - top1 - top2 < p/100 * top1``; suppressed cells (null total) are fine.
     """
+
+    _template: ClassVar[str] = (
+        "p % rule: in no cell of $total_column may the runner-up ($top2_column) estimate the "
+        "largest contribution ($top1_column) within $p %."
+    )
 
     total_column: str = "total"
     top1_column: str = "top1"
@@ -336,9 +395,17 @@ class ExpectMagnitudeCellsToSatisfyPPercentRule(BatchExpectation):
 
 def _as_dates(column: pd.Series) -> pd.Series:
     """Datetime values of a typed column, or ISO ``YYYY-MM-DD`` text parsed (NaT if not)."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype):
+        return column.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(column.dtype):
         return column
     return pd.to_datetime(column.astype(str), format="%Y-%m-%d", errors="coerce")
+
+
+def _bound(value: Any) -> pd.Timestamp:
+    """A date bound as a naive timestamp (a run date may arrive as an aware datetime)."""
+    stamp = pd.Timestamp(str(value))
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 
 
 class ColumnValuesIsoDates(ColumnMapMetricProvider):
@@ -355,11 +422,13 @@ class ColumnValuesIsoDates(ColumnMapMetricProvider):
         return _as_dates(column).notna()
 
 
-class ExpectColumnValuesToBeIsoDates(ColumnMapExpectation):
+class ExpectColumnValuesToBeIsoDates(RenderedAsSentence, ColumnMapExpectation):
     """Expect each non-null value to be a real calendar date written ``YYYY-MM-DD``.
 
     Works on raw text (``2024-02-30`` and ``20240101`` fail) and on typed datetime columns.
     """
+
+    _template: ClassVar[str] = "$column values must be dates written YYYY-MM-DD."
 
     library_metadata: ClassVar[Dict[str, Any]] = _LIBRARY_METADATA  # noqa: UP006
     map_metric = "column_values.anonrelease_iso_dates"
@@ -384,19 +453,21 @@ class ColumnValuesIsoDatesBetween(ColumnMapMetricProvider):
         parsed = _as_dates(column)
         ok = np.ones(len(column), dtype=bool)
         if min_value is not None:
-            ok &= ~(parsed < pd.Timestamp(str(min_value))).to_numpy(dtype=bool, na_value=False)
+            ok &= ~(parsed < _bound(min_value)).to_numpy(dtype=bool, na_value=False)
         if max_value is not None:
-            ok &= ~(parsed > pd.Timestamp(str(max_value))).to_numpy(dtype=bool, na_value=False)
+            ok &= ~(parsed > _bound(max_value)).to_numpy(dtype=bool, na_value=False)
         return pd.Series(ok, index=column.index)
 
 
-class ExpectColumnValuesToBeIsoDatesBetween(ColumnMapExpectation):
+class ExpectColumnValuesToBeIsoDatesBetween(RenderedAsSentence, ColumnMapExpectation):
     """Expect dates to lie between ``min_value`` and ``max_value`` (ISO text, inclusive).
 
     For plausibility ranges such as birth dates in 1900-01-01 .. run date. Values that are not
     dates pass here: ``expect_column_values_to_be_iso_dates`` reports them, so a row gets one
     reason per problem.
     """
+
+    _template: ClassVar[str] = "$column dates must lie between $min_value and $max_value."
 
     min_value: Union[str, None] = None  # noqa: UP007
     max_value: Union[str, None] = None  # noqa: UP007
@@ -434,13 +505,18 @@ class ColumnValuesNumbersBetween(ColumnMapMetricProvider):
         return pd.Series(ok, index=column.index)
 
 
-class ExpectColumnValuesToBeNumbersBetween(ColumnMapExpectation):
+class ExpectColumnValuesToBeNumbersBetween(RenderedAsSentence, ColumnMapExpectation):
     """Expect each non-null value to be a number in [``min_value``, ``max_value``].
 
     Unlike the built-in ``expect_column_values_to_be_between`` it accepts raw text columns
     (``"3"`` is 3) and fails a value that is not a number instead of erroring the whole
     expectation; ``integer=True`` also fails fractions (satisfaction 1-5, amounts in yen).
     """
+
+    _template: ClassVar[str] = (
+        "$column values must be numbers between $min_value and $max_value (integers only: "
+        "$integer)."
+    )
 
     min_value: Union[float, None] = None  # noqa: UP007
     max_value: Union[float, None] = None  # noqa: UP007

@@ -22,7 +22,7 @@ from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
-from expectations.custom import _LIBRARY_METADATA, _percent, _table
+from expectations.custom import _LIBRARY_METADATA, RenderedAsSentence, _percent, _table
 from transforms.privacy_models import (
     DistinctLDiversity,
     EntropyLDiversity,
@@ -146,7 +146,7 @@ class TClosenessReport(TableMetricProvider):
         return _privacy_metric(execution_engine, metric_domain_kwargs, metric_value_kwargs, "t")
 
 
-class _PrivacyExpectation(BatchExpectation):
+class _PrivacyExpectation(RenderedAsSentence, BatchExpectation):
     """Shared validation: success iff no class violates the model."""
 
     qi: List[str]  # noqa: UP006
@@ -186,6 +186,11 @@ class ExpectTableToBeKAnonymous(_PrivacyExpectation):
     ``observed_value`` is the smallest class size.
     """
 
+    _template: ClassVar[str] = (
+        "Every equivalence class over $qi must hold at least $k records (rows whose QIs all equal "
+        "$suppression_marker are suppressed and excluded)."
+    )
+
     k: int
 
     success_keys = ("qi", "k", "suppression_marker")
@@ -201,6 +206,11 @@ class ExpectTableToBeLDiverse(_PrivacyExpectation):
     entropy >= l; ``estimator`` ``shannon`` or ``grassberger``) or ``recursive`` ((c, l):
     r_1 < c (r_l + ... + r_m)). ``observed_value`` is the smallest achieved l.
     """
+
+    _template: ClassVar[str] = (
+        "Every class over $qi must be $variant l-diverse in $sensitive with l = $l (c = $c, "
+        "estimator $estimator)."
+    )
 
     sensitive: str
     l: Union[int, float]  # noqa: E741, UP007
@@ -223,6 +233,11 @@ class ExpectTableToBeTClose(_PrivacyExpectation):
     ``distance``: ``equal``, ``ordered`` or ``hierarchical`` (then ``hierarchy`` is the ARX CSV
     hierarchy file of the sensitive column). ``observed_value`` is the largest class distance.
     """
+
+    _template: ClassVar[str] = (
+        "Every class over $qi must be within t = $t ($distance distance) of the overall "
+        "distribution of $sensitive."
+    )
 
     sensitive: str
     t: float

@@ -222,6 +222,7 @@ def test_no_person_value_in_any_result_or_data_docs(tmp_path: Path) -> None:
     assert v.docs_index is not None and v.docs_index.exists()
     assert len(html) >= 4  # index + suites + validation pages
     everything = "\n".join(serialized + html)
+    assert "Every equivalence class over age, gender must hold at least 5 records" in everything
     leaked = [value for value in _all_values() if value in everything]
     assert leaked == []
 
