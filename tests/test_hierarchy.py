@@ -11,12 +11,21 @@ import pytest
 from transforms.hierarchy import (
     DuplicateLeafError,
     Hierarchy,
+    HierarchyError,
     InconsistentHeightError,
     MissingHierarchyError,
     UnknownValuesError,
     find_hierarchies,
     load_hierarchy,
     to_arx_csv,
+)
+from transforms.hierarchy_builders import (
+    InvalidValuesError,
+    date_hierarchy,
+    interval_hierarchy,
+    masking_hierarchy,
+    ordered_hierarchy,
+    postal_code_hierarchy,
 )
 
 ADULT = Path(__file__).parent / "fixtures" / "adult"
@@ -93,3 +102,56 @@ def test_level_codes_are_lookup_arrays() -> None:
     assert labels == ("ab", "c")
     np.testing.assert_array_equal(codes[h.codes(pd.Series(["c", "a", "b"]))], [1, 0, 0])
     assert not Hierarchy("x", (("a", "p", "1"), ("b", "p", "2"))).is_functional()
+
+
+# --- builders -----------------------------------------------------------------------------
+
+
+def test_interval_hierarchy_labels_and_nesting() -> None:
+    h = interval_hierarchy(["23", "37", "5", "20"], column="age", widths=(5, 10, 20))
+    assert h.height == 5 and h.is_functional()
+    assert h.generalize(pd.Series(["23", "37"]), level=1).tolist() == ["[20, 25)", "[35, 40)"]
+    assert h.generalize(pd.Series(["23", "37"]), level=3).tolist() == ["[20, 40)", "[20, 40)"]
+    assert h.leaves == ("5", "20", "23", "37")  # numeric order
+    with pytest.raises(HierarchyError):
+        interval_hierarchy(["1"], column="age", widths=(5, 7))
+    with pytest.raises(InvalidValuesError) as info:
+        interval_hierarchy(["1", "secret"], column="age")
+    assert info.value.count == 1 and "secret" not in str(info.value)
+
+
+def test_date_hierarchy() -> None:
+    h = date_hierarchy(["2024-05-17", "2024-12-31"], column="visit")
+    assert h.levels[0] == ("2024-05-17", "2024-05", "2024-Q2", "2024", "*")
+    assert h.levels[1][2] == "2024-Q4" and h.is_functional()
+    with pytest.raises(InvalidValuesError):
+        date_hierarchy(["2024-02-30"], column="visit")
+
+
+def test_postal_code_hierarchy() -> None:
+    h = postal_code_hierarchy(
+        ["100-0001", "1000005", "530-0001"],
+        prefecture_of={"100": "東京都", "530": "大阪府"},
+        region_of={"東京都": "関東", "大阪府": "近畿"},
+    )
+    assert h.generalize(pd.Series(["100-0001", "530-0001"]), level=2).tolist() == [
+        "東京都",
+        "大阪府",
+    ]
+    assert h.generalize(pd.Series(["1000005"]), level=3).tolist() == ["関東"]
+    assert h.height == 5 and h.is_functional()
+    with pytest.raises(InvalidValuesError, match="known prefix"):
+        postal_code_hierarchy(["999-0000"], prefecture_of={}, region_of={})
+
+
+def test_masking_and_ordered_hierarchies() -> None:
+    h = masking_hierarchy(["1234", "1299", "77"], column="code")
+    assert h.generalize(pd.Series(["1234", "77"]), level=2).tolist() == ["12**", "**"]
+    assert h.generalize(pd.Series(["1234"]), level=h.height - 1).tolist() == ["*"]
+    assert h.is_functional()
+    o = ordered_hierarchy(["1", "2", "3", "4", "5"], column="satisfaction", group_sizes=(2, 4))
+    assert [row[1] for row in o.levels] == ["[1..2]", "[1..2]", "[3..4]", "[3..4]", "[5]"]
+    assert [row[2] for row in o.levels] == ["[1..4]"] * 4 + ["[5]"]
+    assert o.is_functional()
+    with pytest.raises(HierarchyError):
+        ordered_hierarchy(["a", "b"], column="x", group_sizes=(2, 3))
