@@ -15,6 +15,8 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from expectations.validation import (
     ROW_COLUMN,
@@ -333,3 +335,68 @@ def test_suites_are_parametrized_at_run_time() -> None:
     raw = load_suite("raw_customers", parameters={"run_date": RUN_DATE})
     between = [e for e in raw.expectations if e["kwargs"].get("column") == "birth_date"]
     assert any(e["kwargs"].get("max_value") == "2026-11-25" for e in between)
+
+
+def test_released_tables_runs_magnitude_rules_when_configured(validator: Validator) -> None:
+    table = pd.DataFrame(
+        {
+            "cell": ["a", "b", "c"],
+            "customers": pd.array([12, 15, None], dtype="Int64"),
+            "total": [120_000.0, 90_000.0, None],
+            "top1": [100_000, 20_000, 0],
+            "top2": [12_000, 15_000, 0],
+        }
+    )
+    params = {"count_column": "customers", "min_cell_count": 10}
+    assert validator.run(table, suite="released_tables", parameters=params).success
+    outcome = validator.run(
+        table, suite="released_tables", parameters={**params, "total_column": "total"}
+    )
+    failed = {f.expectation: f.unexpected_count for f in outcome.failures}
+    assert failed == {
+        "expect_magnitude_cells_to_satisfy_dominance_rule": 1,
+        "expect_magnitude_cells_to_satisfy_p_percent_rule": 1,
+    }
+
+
+_CELL = st.one_of(st.none(), st.sampled_from(["1", "3", "5", "6", "x", "2.5", " 4"]))
+
+
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["1", "2", "3", None]), _CELL, st.sampled_from(["web", "fax"])),
+        max_size=12,
+    )
+)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_split_valid_rows_partitions_every_input(
+    validator: Validator, rows: list[tuple[str | None, str | None, str]]
+) -> None:
+    df = pd.DataFrame(
+        {
+            "response_id": [str(i) for i in range(len(rows))],
+            "customer_id": [r[0] for r in rows],
+            "answered_on": "2025-01-01",
+            "satisfaction_overall": [r[1] for r in rows],
+            "satisfaction_staff": "3",
+            "satisfaction_cleanliness": "3",
+            "satisfaction_value": "3",
+            "channel": [r[2] for r in rows],
+            "comment": None,
+        },
+        dtype=object,
+    )
+    clean, rejected = validator.split(
+        df,
+        suite="raw_questionnaires",
+        table="q",
+        context={"run_date": RUN_DATE, "customer_ids": np.array([1, 2])},
+    )
+    assert len(clean) + len(rejected) == len(df)
+    assert sorted(rejected[ROW_COLUMN].tolist() + clean.index.tolist()) == list(range(len(df)))
+    expected_bad = {
+        i
+        for i, (cid, score, channel) in enumerate(rows)
+        if cid is None or cid == "3" or channel == "fax" or score not in (None, "1", "3", "5", " 4")
+    }
+    assert set(rejected[ROW_COLUMN]) == expected_bad
