@@ -9,7 +9,7 @@ import pytest
 
 from transforms.anonymize import SUPPRESSED, anonymize
 from transforms.hierarchy import find_hierarchies
-from transforms.privacy_models import KAnonymity, check_privacy
+from transforms.privacy_models import EntropyLDiversity, KAnonymity, check_privacy
 
 ADULT = Path(__file__).parent / "fixtures" / "adult"
 
@@ -52,3 +52,21 @@ def test_adult_k_anonymity_optimum_matches_arx(
     assert report.satisfied and report.min_class_size == result.min_class_size >= k
     assert report.n_classes == result.classes
     assert (result.data.loc[result.suppressed_mask, qi] == SUPPRESSED).all().all()
+
+
+def test_adult_grassberger_entropy_l_diversity_matches_arx(adult: pd.DataFrame) -> None:
+    # ARX TestAnonymizationEntropyLDiversity: sensitive occupation, the other 8 columns QIs,
+    # Grassberger entropy-5-diversity, no suppression, entropy metric
+    qi = [c for c in adult.columns if c != "occupation"]
+    result = anonymize(
+        adult,
+        qi=qi,
+        hierarchies=find_hierarchies(ADULT, columns=qi),
+        models=[EntropyLDiversity("occupation", 5, "grassberger")],
+        suppression_limit=0.0,
+        metric="nu-entropy",
+    )
+    assert result.transformation is not None
+    assert [result.transformation[c] for c in qi] == [1, 1, 1, 1, 3, 2, 2, 1]
+    assert result.loss == pytest.approx(324620.5269918692, rel=1e-9)
+    assert result.suppressed == 0
