@@ -19,14 +19,16 @@ Rules, chosen to keep ordinary words and numbers out:
   ``NNNNNNN`` (7 digits not part of a longer number). Numeric columns are not checked for postal
   codes or phones: an amount of 1,500,000 yen is not a postal code.
 - ``street_address``: chome-ban-go (``1丁目2番3号``, ``1丁目2-3``, ``2番地3号``), a kanji/kana
-  place name directly followed by ``1-2-3``, or prefecture/city + a block number.
+  place name directly followed by ``1-2-3`` (not starting with 0: that is a phone number), or
+  prefecture/city + a block number.
 - ``my_number``: 12 digits (optionally ``NNNN-NNNN-NNNN``) whose check digit is valid
   (the digit rule of the My Number Act's ordinance), which drops ~10/11 of random 12-digit numbers.
   Integer columns are checked too.
 - ``person_name``: a family name directly followed by a given name (``佐藤花子``,
-  ``サトウ ハナコ``), a name followed by an honorific (``佐藤さん``, ``花子様``), or a column
-  whose values are mostly (>= 50 %) bare dictionary names (a ``family_name`` column). A single
-  family name inside ordinary text (``中田``, ``松本市``) is not flagged.
+  ``サトウ ハナコ``), a name followed by an honorific or a self-introduction (``佐藤さん``,
+  ``花子様``, ``佐藤と申します``), or a column whose values are mostly (>= 30 %) bare dictionary
+  names (a ``family_name`` column). A single family name inside ordinary text (``中田``,
+  ``松本市``) is not flagged.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ ALL_KINDS: tuple[IdentifierKind, ...] = (
 )
 DEFAULT_SAMPLE_SIZE = 10_000
 DEFAULT_SEED = 0
-NAME_COLUMN_SHARE = 0.5
+NAME_COLUMN_SHARE = 0.3
 
 _DASHES = re.compile(r"(?<=\d)[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u30fc\uff70\ufe63](?=\d)")
 _SPACE = re.compile(r"\s+")
@@ -73,11 +75,11 @@ _CJK = r"\u3040-\u30ff\u3400-\u9fff々〆ヶ"
 STREET_ADDRESS = re.compile(
     r"\d{1,3}丁目\s?\d{1,4}(?:番地?|-)\s?\d{0,4}"
     r"|\d{1,4}番地?\s?\d{1,4}号"
-    rf"|[{_CJK}]\s?\d{{1,4}}-\d{{1,4}}-\d{{1,4}}(?![\d\-])"
+    rf"|[{_CJK}]\s?[1-9]\d{{0,3}}-\d{{1,4}}-\d{{1,4}}(?![\d\-])"
     rf"|[都道府県市区町村][{_CJK}]{{0,12}}?\d{{1,4}}-\d{{1,4}}(?![\d\-])"
 )
 MY_NUMBER = re.compile(r"(?<![\d\-])(\d{4})-?(\d{4})-?(\d{4})(?![\d\-])")
-HONORIFICS = ("さん", "様", "さま", "殿", "氏", "くん", "ちゃん", "君")
+HONORIFICS = ("さん", "様", "さま", "殿", "氏", "くん", "ちゃん", "君", "と申します", "といいます")
 _MY_NUMBER_WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
 
 

@@ -60,6 +60,7 @@ def _check_digit(first11: str) -> str:
         ("person_name", "サトウ　ハナコ"),
         ("person_name", "担当の鈴木さんが親切でした"),
         ("person_name", "明美様へ"),
+        ("person_name", "高橋と申します。"),
     ],
 )
 def test_each_kind_is_detected(kind: str, text: str) -> None:
@@ -84,6 +85,11 @@ def test_each_kind_is_detected(kind: str, text: str) -> None:
 )
 def test_ordinary_text_is_not_flagged(text: str) -> None:
     assert sum(scan_values(pd.Series([text])).values()) == 0
+
+
+def test_phone_after_kanji_is_a_phone_not_an_address() -> None:
+    counts = scan_values(pd.Series(["電話090-1234-5678まで"]))
+    assert counts["phone"] == 1 and counts["street_address"] == 0
 
 
 def test_numeric_columns_only_checked_for_my_number() -> None:
