@@ -204,7 +204,9 @@ class EntropyLDiversity(_ModelBase):
         hist = stats.histogram(self.column)
         n = hist.sum(axis=1)
         if self.estimator == "shannon":
-            return np.exp(np.log(n) - _sum_f_ln_f(hist) / n)
+            achieved = np.exp(np.log(n) - _sum_f_ln_f(hist) / n)
+            # a single value has entropy 0 exactly; keep exp(0) = 1 free of rounding
+            return np.where(distinct_counts(hist) == 1, 1.0, achieved)
         return np.exp(np.log(n) - _sum_f_grassberger(hist) / n)
 
     def monotonic(self, *, with_suppression: bool) -> bool:
