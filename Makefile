@@ -38,10 +38,11 @@ airflow-db: bootstrap
 
 demo: bootstrap airflow-db
 	$(AR) demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+	@echo "Running the nightly_release DAG through Airflow for $(DEMO_DATE) (log: $(AIRFLOW_HOME)/demo-run.log)"
 	@ANONRELEASE_DEMO=1 ANONRELEASE_HMAC_KEY_FILE="$$($(AR) demo-key)" \
-		$(AIRFLOW) dags test nightly_release $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1; \
+		$(AR) dag-test --date $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1; \
 		status=$$?; \
-		echo "Airflow log of the run: $(AIRFLOW_HOME)/demo-run.log"; \
+		grep -E "^  [a-z_]+: |^DAG run" $(AIRFLOW_HOME)/demo-run.log; \
 		$(AR) summary --date $(DEMO_DATE); \
 		exit $$status
 

@@ -68,6 +68,7 @@ class ReleaseConfig(BaseModel):
     source_url: str
     workdir: Path
     release_root: str
+    partners: Path
     timezone: str = "Asia/Tokyo"
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     profile: PrivacyProfile
@@ -77,12 +78,14 @@ _ENV_OVERRIDES = {
     "source_url": "ANONRELEASE_SOURCE_URL",
     "workdir": "ANONRELEASE_WORKDIR",
     "release_root": "ANONRELEASE_RELEASE_ROOT",
+    "partners": "ANONRELEASE_PARTNERS",
 }
 
 _DEFAULTS = {
     "source_url": f"sqlite:///{DEFAULT_SOURCE_DB}",
     "workdir": str(DATA_DIR / "warehouse"),
     "release_root": str(DATA_DIR / "releases"),
+    "partners": str(DATA_DIR / "partners.yaml"),
 }
 
 

@@ -102,7 +102,7 @@ def anonymize_customers(ctx: RunContext) -> dict[str, Any]:
 def _table_min_count(ctx: RunContext) -> int:
     from pipeline.partners import load_partners
 
-    registry = load_partners()
+    registry = load_partners(ctx.config.partners)
     mins = [r.min_cell_count for r in registry.recipients if COUNT_TABLE in r.allowed_datasets]
     return max([ctx.config.profile.min_cell_count, *mins])
 
@@ -172,7 +172,7 @@ def gate(ctx: RunContext) -> dict[str, Any]:
     decision = evaluate_release(
         _candidate_list(ctx),
         profile=ctx.config.profile,
-        partners=load_partners(),
+        partners=load_partners(ctx.config.partners),
         docs_dir=ctx.zone("docs"),
     )
     report = decision.to_json()
@@ -190,7 +190,7 @@ def gate(ctx: RunContext) -> dict[str, Any]:
     if decision.profile_failures:
         from pipeline.publish import withdraw
 
-        for recipient in load_partners().ids():
+        for recipient in load_partners(ctx.config.partners).ids():
             withdraw(ctx.config.release_root, recipient, ctx.run_id)
         audit.record(
             ctx.config.workdir,

@@ -89,6 +89,20 @@ def verify(
     console.print(f"[green]OK[/green] {folder}: {count} file(s) match the manifest")
 
 
+def dag_test(
+    run_date: Annotated[str, typer.Option("--date", help="The run's date (YYYY-MM-DD).")],
+) -> None:
+    """Run the nightly_release DAG through Airflow (dag.test) and exit 1 unless it succeeded."""
+    from pipeline.airflow_run import run_dag
+
+    outcome = run_dag(date.fromisoformat(run_date))
+    for task, state in outcome.tasks.items():
+        console.print(f"  {task}: {state}")
+    console.print(f"DAG run {run_date}: [bold]{outcome.state}[/bold]")
+    if not outcome.succeeded:
+        raise typer.Exit(1)
+
+
 def demo_key() -> None:
     """Create (once) a throwaway demo HMAC key outside the repository; print its path."""
     from pipeline.keys import create_demo_key
@@ -103,3 +117,4 @@ def register(app: typer.Typer) -> None:
     app.command("summary")(summary)
     app.command("verify")(verify)
     app.command("demo-key")(demo_key)
+    app.command("dag-test")(dag_test)

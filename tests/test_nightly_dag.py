@@ -1,0 +1,192 @@
+"""End to end: the real DAG, run by Airflow (dag.test) on a small generated database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+import yaml
+
+from pipeline.audit import read_events
+from pipeline.demo_data import generate_demo_database
+from pipeline.publish import verify_release
+
+RUN_DATE = date(2026, 11, 24)
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def airflow_db() -> None:
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("source") / "source.sqlite"
+    url = f"sqlite:///{path}"
+    generate_demo_database(url, customers=2500, seed=7, as_of=RUN_DATE, dirty_rate=0.002)
+    return url
+
+
+def _personal_values(url: str) -> set[str]:
+    """Every name, phone, email and street address in the source, to hunt for in releases."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text("SELECT family_name, given_name, phone, email, street_address FROM customers")
+        ).all()
+    engine.dispose()
+    values: set[str] = set()
+    for family, given, phone, email, street in rows:
+        values |= {v for v in (phone, email, street) if v}
+        if family and given:
+            values.add(f"{family}{given}")
+            values.add(f"{family} {given}")
+    return values
+
+
+def _environment(monkeypatch: pytest.MonkeyPatch, root: Path, source: str, partners: Path | None):
+    monkeypatch.setenv("ANONRELEASE_SOURCE_URL", source)
+    monkeypatch.setenv("ANONRELEASE_WORKDIR", str(root / "warehouse"))
+    monkeypatch.setenv("ANONRELEASE_RELEASE_ROOT", str(root / "releases"))
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY", "5a" * 32)
+    monkeypatch.setenv("ANONRELEASE_RETRY_DELAY_SECONDS", "1")
+    if partners is not None:
+        monkeypatch.setenv("ANONRELEASE_PARTNERS", str(partners))
+
+
+def _published_files(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def nightly(airflow_db, source, tmp_path_factory) -> Iterator[tuple[Path, object]]:
+    from pipeline.airflow_run import run_dag
+
+    root = tmp_path_factory.mktemp("nightly")
+    with pytest.MonkeyPatch.context() as mp:
+        _environment(mp, root, source, None)
+        outcome = run_dag(RUN_DATE)
+        yield root, outcome
+
+
+def test_dag_run_succeeds_and_publishes_verifiable_releases(nightly) -> None:
+    root, outcome = nightly
+    assert outcome.succeeded, outcome.tasks
+    folders = sorted(p for p in (root / "releases").glob("*/2026-11-24"))
+    assert [f.parent.name for f in folders] == [
+        "contractor-analytics",
+        "partner-cosmetics",
+        "sponsor-adnet",
+    ]
+    for folder in folders:
+        manifest = verify_release(str(folder))
+        assert manifest["run"] == "2026-11-24"
+        assert manifest["files"], folder
+    sponsor = verify_release(str(root / "releases" / "sponsor-adnet" / "2026-11-24"))
+    assert [f["name"] for f in sponsor["files"]] == ["customers_by_region_age_gender_course.csv"]
+
+
+def test_no_personal_value_of_the_source_reaches_any_published_byte(nightly, source) -> None:
+    root, _ = nightly
+    published = b"\n".join(_published_files(root / "releases").values()).decode("utf-8")
+    leaked = [v for v in _personal_values(source) if v in published]
+    assert leaked == []
+
+
+def test_counts_reconcile_in_the_run_reports(nightly) -> None:
+    import json
+
+    root, _ = nightly
+    reports = root / "warehouse" / "2026-11-24" / "reports"
+    raw = json.loads((reports / "validate_raw.json").read_text())["tables"]
+    for table, c in raw.items():
+        assert c["in"] == c["clean"] + c["quarantined"], table
+    assert raw["customers"]["quarantined"] > 0  # the generator's dirty rows were caught
+    requests = json.loads((reports / "apply_customer_requests.json").read_text())
+    deidentified = json.loads((reports / "deidentify.json").read_text())["rows"]
+    excluded = sum(requests["customers_excluded"].values())
+    assert raw["customers"]["clean"] == deidentified["customers"] + excluded
+
+
+def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path, monkeypatch) -> None:
+    from pipeline.config import load_config
+    from pipeline.run_context import RunContext
+    from pipeline.run_steps import run_all
+
+    root, _ = nightly
+    _environment(monkeypatch, tmp_path, source, None)
+    run_all(RunContext(run_date=RUN_DATE, config=load_config()))
+    assert _published_files(tmp_path / "releases") == _published_files(root / "releases")
+
+
+def test_recipient_whose_minimum_is_not_met_gets_nothing(
+    airflow_db, source, tmp_path, monkeypatch
+) -> None:
+    from pipeline.airflow_run import run_dag
+
+    registry = yaml.safe_load((REPO / "data" / "partners.yaml").read_text())
+    strict = dict(registry["recipients"][0], id="strict-partner", min_k=100_000)
+    registry["recipients"].append(strict)
+    partners = tmp_path / "partners.yaml"
+    partners.write_text(yaml.safe_dump(registry, allow_unicode=True))
+    _environment(monkeypatch, tmp_path, source, partners)
+
+    outcome = run_dag(RUN_DATE)
+
+    assert outcome.state == "failed"
+    assert outcome.tasks["publish"] == "failed"
+    releases = tmp_path / "releases"
+    assert not (releases / "strict-partner").exists()
+    assert (releases / "partner-cosmetics" / "2026-11-24" / "manifest.json").exists()
+    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    blocked = [e for e in events if e["event"] == "recipient.blocked"]
+    assert [e["recipient"] for e in blocked] == ["strict-partner"]
+    assert any("k" in reason for reason in blocked[0]["reasons"])
+    failed = [e for e in events if e["event"] == "publish.failed"]
+    assert failed and "strict-partner" in failed[0]["message"]
+
+
+def test_profile_failure_publishes_nothing_and_says_why(source, tmp_path, monkeypatch) -> None:
+    from pipeline.config import load_config
+    from pipeline.release_datasets import ReleaseBlocked
+    from pipeline.run_context import RunContext
+    from pipeline.run_steps import run_all
+
+    config = yaml.safe_load((REPO / "data" / "config" / "release.yaml").read_text())
+    config["profile"]["k"] = 100_000
+    path = tmp_path / "release.yaml"
+    path.write_text(yaml.safe_dump(config))
+    _environment(monkeypatch, tmp_path, source, None)
+    with pytest.raises(ReleaseBlocked, match="no generalization satisfies"):
+        run_all(RunContext(run_date=RUN_DATE, config=load_config(path)))
+    assert not (tmp_path / "releases").exists()
+    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    assert events[-1]["event"] == "anonymize.failed"
+    assert events[-1]["error"] == "ReleaseBlocked"
+
+
+def test_missing_source_database_fails_at_extract(tmp_path, monkeypatch) -> None:
+    from pipeline.config import load_config
+    from pipeline.extract import ExtractError
+    from pipeline.run_context import RunContext
+    from pipeline.run_steps import run_all
+
+    _environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path}/missing.sqlite", None)
+    with pytest.raises(ExtractError, match="missing.sqlite"):
+        run_all(RunContext(run_date=RUN_DATE, config=load_config()))
+    assert not (tmp_path / "releases").exists()
