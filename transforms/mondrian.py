@@ -11,10 +11,11 @@ whole range; input values under the common ancestor; distinct values), and the w
 attribute is cut first: at the median code, or for a tree hierarchy first at the boundary
 between subtrees of the common ancestor that balances the halves best (so each half's
 ancestor moves down). A cut is kept only if both halves satisfy every privacy model,
-otherwise the next candidate / next widest attribute is tried. Partitions live on an
-explicit stack of row-index arrays, so there is no recursion limit, and all per-partition
-work is numpy on those arrays. A partition whose rows share all QI values cannot be cut.
-The result is deterministic.
+otherwise the next candidate / next widest attribute is tried. The algorithm runs on the
+distinct (QI, sensitive) tuples weighted by their record counts (weighted medians, weighted
+class statistics), so duplicated records cost nothing; a partition whose records share all
+QI values cannot be cut. Partitions live on an explicit stack of tuple-index arrays (no
+recursion limit) and all per-partition work is numpy on those arrays. Deterministic.
 
 Recoding per partition: numeric ``[min-max]`` (or the single value), hierarchical to the
 lowest common ancestor of the partition's values, other categorical to ``{a,b,...}``.
@@ -116,35 +117,39 @@ class _CutChecker:
                 self.sensitive[column] = sensitive_domain(df[column], column=column)
             self.others.append(model)
 
-    def _violates(self, idx: np.ndarray, ids: np.ndarray, n_classes: int) -> bool:
+    def bind(self, first: np.ndarray, weights: np.ndarray) -> None:
+        """Work on distinct tuples: ``first`` row of each, ``weights`` rows per tuple."""
+        self.weights = weights
+        self.tuple_sensitive = {
+            c: (codes[first], dom) for c, (codes, dom) in self.sensitive.items()
+        }
+
+    def _stats_violate(self, idx: np.ndarray, ids: np.ndarray, n_classes: int) -> str | None:
         if not self.others:
-            return False
+            return None
         stats = class_stats(
             ids,
             n_classes,
-            sensitive={c: (codes[idx], dom) for c, (codes, dom) in self.sensitive.items()},
+            weights=self.weights[idx].astype(np.float64),
+            sensitive={c: (codes[idx], dom) for c, (codes, dom) in self.tuple_sensitive.items()},
         )
-        return any(bool(m.violating(stats).any()) for m in self.others)
-
-    def first_violated(self, idx: np.ndarray) -> str | None:
-        """Name of a model the partition ``idx`` (one class) violates, or None."""
-        if len(idx) < self.k:
-            return f"KAnonymity({self.k})"
-        ids = np.zeros(len(idx), dtype=np.int64)
         for model in self.others:
-            stats = class_stats(
-                ids,
-                1,
-                sensitive={c: (codes[idx], dom) for c, (codes, dom) in self.sensitive.items()},
-            )
             if model.violating(stats).any():
                 return repr(model)
         return None
 
-    def cut_ok(self, idx: np.ndarray, left: np.ndarray, n_left: int) -> bool:
-        if n_left < self.k or len(idx) - n_left < self.k:
+    def first_violated(self, idx: np.ndarray) -> str | None:
+        """Name of a model the partition ``idx`` (one class) violates, or None."""
+        if int(self.weights[idx].sum()) < self.k:
+            return f"KAnonymity({self.k})"
+        return self._stats_violate(idx, np.zeros(len(idx), dtype=np.int64), 1)
+
+    def cut_ok(self, idx: np.ndarray, left: np.ndarray, n_left: int, n_total: int) -> bool:
+        if n_left < self.k or n_total - n_left < self.k:
             return False
-        return not self._violates(idx, (~left).astype(np.int64), 2)
+        if not self.others:
+            return True
+        return self._stats_violate(idx, (~left).astype(np.int64), 2) is None
 
 
 # --------------------------------------------------------------------------------------
@@ -189,28 +194,43 @@ class _Dim:
         same = self.ancestors[lo] == self.ancestors[hi]
         return int(np.argmax(same)) if same.any() else self.ancestors.shape[1] - 1
 
-    def cuts(self, col: np.ndarray, lo: int, hi: int) -> list[np.ndarray]:
-        """Candidate cuts (left-half masks), best first.
+    def cuts(self, col: np.ndarray, w: np.ndarray, lo: int, hi: int) -> list[np.ndarray]:
+        """Candidate cuts (left-half masks over the partition's tuples), best first.
 
-        The median cut; for a tree hierarchy first the boundary between children of the
-        partition's common ancestor that balances the halves best, so that each half's
-        ancestor moves down the tree.
+        For a tree hierarchy first the boundary between children of the partition's common
+        ancestor that balances the halves best (each half's ancestor moves down the tree);
+        for a set first the cut that halves the distinct values (the set shrinks fastest);
+        then the (weighted, lower) median cut.
         """
         out = []
+        total = int(w.sum())
+        span = hi - lo + 1
+        dense = span <= 4 * len(col) + 64
+        counts = np.bincount(col - lo, weights=w, minlength=span) if dense else None
         if self.kind == "hierarchy" and self.aligned:
             assert self.ancestors is not None
             level = self._lca_level(lo, hi)
             if level >= 2:
+                if counts is None:
+                    counts = np.bincount(col - lo, weights=w, minlength=span)
                 child = self.ancestors[lo : hi + 1, level - 1]
                 boundaries = np.flatnonzero(child[1:] != child[:-1]) + 1  # offsets from lo
-                counts = np.cumsum(np.bincount(col - lo, minlength=hi - lo + 1))
-                left_n = counts[boundaries - 1]
-                best = boundaries[np.argmax(np.minimum(left_n, len(col) - left_n))]
+                left_n = np.cumsum(counts)[boundaries - 1]
+                best = boundaries[np.argmax(np.minimum(left_n, total - left_n))]
                 out.append(col < lo + best)
-        half = (len(col) - 1) // 2
-        median = np.partition(col, half)[half]
+        elif self.kind == "set":
+            present = np.unique(col)
+            out.append(col < present[len(present) // 2])
+        target = (total + 1) // 2  # lower median: first code whose cumulative weight reaches it
+        if counts is not None:
+            cum = np.cumsum(counts)
+            median = lo + int(np.searchsorted(cum, target))
+        else:
+            order = np.argsort(col, kind="stable")
+            cum = np.cumsum(w[order])
+            median = int(col[order[np.searchsorted(cum, target)]])
         if median >= hi:
-            median = col[col < hi].max()
+            median = int(col[col < hi].max())
         median_cut = col <= median
         if not out or not np.array_equal(out[0], median_cut):
             out.append(median_cut)
@@ -258,14 +278,19 @@ def _encode(df: pd.DataFrame, column: str, numeric: bool, hierarchy: Hierarchy |
 # Partitioning
 
 
-def _partition(x: np.ndarray, dims: Sequence[_Dim], checker: _CutChecker) -> list[np.ndarray]:
+def _partition(
+    x: np.ndarray, weights: np.ndarray, dims: Sequence[_Dim], checker: _CutChecker
+) -> list[np.ndarray]:
+    """Cut the distinct tuples (rows of ``x``, ``weights`` records each) into partitions."""
     n, d = x.shape
     stack = [np.arange(n, dtype=np.int64)]
     final: list[np.ndarray] = []
     while stack:
         idx = stack.pop()
+        w = weights[idx]
+        total = int(w.sum())
         cut = False
-        if len(idx) >= 2 * checker.k:
+        if total >= 2 * checker.k and len(idx) > 1:
             sub = x[idx]
             lo = sub.min(axis=0).tolist()
             hi = sub.max(axis=0).tolist()
@@ -273,8 +298,9 @@ def _partition(x: np.ndarray, dims: Sequence[_Dim], checker: _CutChecker) -> lis
             for j in np.argsort(-width, kind="stable"):
                 if width[j] <= 0:
                     break
-                for left in dims[j].cuts(sub[:, j], lo[j], hi[j]):
-                    if checker.cut_ok(idx, left, int(np.count_nonzero(left))):
+                for left in dims[j].cuts(sub[:, j], w, lo[j], hi[j]):
+                    n_left = int(w[left].sum())
+                    if checker.cut_ok(idx, left, n_left, total):
                         stack.append(idx[~left])
                         stack.append(idx[left])
                         cut = True
@@ -286,18 +312,36 @@ def _partition(x: np.ndarray, dims: Sequence[_Dim], checker: _CutChecker) -> lis
     return final
 
 
+def _distinct_tuples(columns: Sequence[tuple[np.ndarray, int]], n: int) -> tuple[np.ndarray, ...]:
+    """Row -> distinct tuple id, first row of each tuple, and rows per tuple."""
+    key = np.zeros(n, dtype=np.int64)
+    radix = 1
+    for codes, size in columns:
+        size = max(size, 1)
+        if radix * size >= 2**62:  # keep the key exact: compact what we have so far
+            key = pd.factorize(key)[0].astype(np.int64)
+            radix = int(key.max()) + 1 if n else 1
+        key = key * size + codes
+        radix *= size
+    ids, uniques = pd.factorize(key)
+    ids = ids.astype(np.int64)
+    first = np.full(len(uniques), -1, dtype=np.int64)
+    first[ids[::-1]] = np.arange(n - 1, -1, -1)
+    return ids, first, np.bincount(ids, minlength=len(uniques))
+
+
 def _format_number(value: object) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
 
 
-def _recode(dim: _Dim, pid: np.ndarray, n_parts: int) -> np.ndarray:
-    """Label of every row: its partition's extent on this dimension."""
+def _recode(dim: _Dim, codes: np.ndarray, pid: np.ndarray, n_parts: int) -> pd.Series:
+    """Label of every partition: its extent on this dimension (``codes`` per tuple)."""
     lo = np.full(n_parts, np.iinfo(np.int64).max)
     hi = np.full(n_parts, -1)
-    np.minimum.at(lo, pid, dim.codes)
-    np.maximum.at(hi, pid, dim.codes)
+    np.minimum.at(lo, pid, codes)
+    np.maximum.at(hi, pid, codes)
     if dim.kind == "numeric":
         part_labels = np.array(
             [
@@ -313,7 +357,7 @@ def _recode(dim: _Dim, pid: np.ndarray, n_parts: int) -> np.ndarray:
         part_labels = np.empty(n_parts, dtype=object)
         todo = np.ones(n_parts, dtype=bool)
         for level in range(dim.ancestors.shape[1]):
-            row_anc = dim.ancestors[dim.codes, level]
+            row_anc = dim.ancestors[codes, level]
             alo = np.full(n_parts, np.iinfo(np.int64).max)
             ahi = np.full(n_parts, -1)
             np.minimum.at(alo, pid, row_anc)
@@ -327,7 +371,7 @@ def _recode(dim: _Dim, pid: np.ndarray, n_parts: int) -> np.ndarray:
             part_labels[todo] = "*"
     else:
         m = len(dim.labels)
-        pairs = np.unique(pid * m + dim.codes)
+        pairs = np.unique(pid * m + codes)
         owners, members = pairs // m, pairs % m
         starts = np.searchsorted(owners, np.arange(n_parts))
         ends = np.searchsorted(owners, np.arange(n_parts), side="right")
@@ -339,7 +383,7 @@ def _recode(dim: _Dim, pid: np.ndarray, n_parts: int) -> np.ndarray:
                 part_labels[i] = names[members_i[0]]
             else:
                 part_labels[i] = "{" + ",".join(names[c] for c in members_i) + "}"
-    return part_labels[pid]
+    return pd.Series(part_labels, dtype="str")
 
 
 def mondrian(
@@ -386,37 +430,46 @@ def mondrian(
     checker = _CutChecker(df, models, sensitive)
     if n == 0:
         return MondrianResult(df.copy(), 0, 0, {c: 0.0 for c in qi}, np.zeros(0, np.int64))
-    everything = np.arange(n, dtype=np.int64)
-    violated = checker.first_violated(everything)
-    if violated is not None:
-        raise MondrianInfeasibleError(violated, n)
     dims = [
         _encode(df, col, col in numeric, None if col in numeric else hierarchies.get(col))
         for col in qi
     ]
+    # Work on distinct (QI, sensitive) tuples weighted by their record counts: duplicated
+    # records cost nothing and can never be separated anyway.
+    key_columns = [(dim.codes, dim.n_codes) for dim in dims]
+    key_columns += [(codes, dom.size) for codes, dom in checker.sensitive.values()]
+    row_tuple, first, weights = _distinct_tuples(key_columns, n)
+    checker.bind(first, weights)
+    all_tuples = np.arange(len(first), dtype=np.int64)
+    violated = checker.first_violated(all_tuples)
+    if violated is not None:
+        raise MondrianInfeasibleError(violated, n)
     if dims:
-        x = np.stack([dim.codes for dim in dims], axis=1)
-        parts = _partition(x, dims, checker)
+        x = np.stack([dim.codes[first] for dim in dims], axis=1)
+        parts = _partition(x, weights, dims, checker)
     else:
-        parts = [everything]
-    pid = np.empty(n, dtype=np.int64)
+        parts = [all_tuples]
+    tuple_pid = np.empty(len(first), dtype=np.int64)
     for i, idx in enumerate(parts):
-        pid[idx] = i
+        tuple_pid[idx] = i
     n_parts = len(parts)
+    pid = tuple_pid[row_tuple]
     out = df.copy()
     for dim in dims:
-        out[dim.column] = pd.Series(_recode(dim, pid, n_parts), index=df.index, dtype="str")
+        labels = _recode(dim, dim.codes[first], tuple_pid, n_parts)
+        out[dim.column] = labels.take(pid).set_axis(df.index)
     loss = ncp_per_attribute(
-        df,
+        df.iloc[first],
         qi=qi,
-        classes=pid,
+        classes=tuple_pid,
+        weights=weights,
         numeric=list(numeric),
         hierarchies={c: h for c, h in hierarchies.items() if c in qi and c not in numeric},
     )
     return MondrianResult(
         data=out,
         n_partitions=n_parts,
-        min_class_size=int(np.bincount(pid).min()),
+        min_class_size=int(np.bincount(tuple_pid, weights=weights).min()),
         loss=loss,
         partition=pid,
     )

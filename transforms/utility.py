@@ -141,6 +141,7 @@ def ncp_per_attribute(
     generalized: pd.DataFrame | None = None,
     numeric: Sequence[str] = (),
     hierarchies: Mapping[str, Hierarchy] | None = None,
+    weights: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Normalized certainty penalty per QI, record-weighted mean in [0, 1].
 
@@ -154,7 +155,8 @@ def ncp_per_attribute(
     * otherwise: ``(distinct in class - 1) / (distinct overall - 1)``.
 
     Deriving the penalty from the original values and the class membership makes it
-    comparable across tools whatever their label formats.
+    comparable across tools whatever their label formats. ``weights`` (records per row)
+    lets a table of distinct tuples stand for the records it collapses.
     """
     _check_columns(original, qi)
     hierarchies = hierarchies or {}
@@ -171,8 +173,14 @@ def ncp_per_attribute(
     if n == 0:
         return {col: 0.0 for col in qi}
     _, classes = np.unique(classes, return_inverse=True)
+    classes = classes.reshape(-1)
     n_groups = int(classes.max()) + 1
-    sizes = np.bincount(classes, minlength=n_groups)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64)
+        if len(weights) != n:
+            raise ValueError(f"weights has {len(weights)} entries, original {n} rows")
+    sizes = np.bincount(classes, weights=weights, minlength=n_groups)
+    total = float(sizes.sum())
     out: dict[str, float] = {}
     for col in qi:
         series = original[col]
@@ -205,7 +213,7 @@ def ncp_per_attribute(
             else:
                 distinct = _distinct_per_group(codes.astype(np.int64), classes, n_groups)
                 penalty = (distinct - 1) / (d - 1)
-        out[col] = float(np.dot(penalty, sizes) / n)
+        out[col] = float(np.dot(penalty, sizes) / total)
     return out
 
 
