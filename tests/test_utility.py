@@ -127,6 +127,21 @@ def test_ncp_matches_plain_python(data):
     assert again == pytest.approx(got)
 
 
+def test_ncp_weights_stand_for_repeated_rows():
+    df = pd.DataFrame({"num": [1, 5, 9, 2], "plain": ["x", "y", "x", "z"]})
+    classes = np.array([0, 0, 1, 1])
+    weights = np.array([3, 1, 2, 5])
+    expanded = df.loc[df.index.repeat(weights)]
+    got = ncp_per_attribute(
+        df, qi=["num", "plain"], classes=classes, weights=weights, numeric=["num"]
+    )
+    want = ncp_per_attribute(
+        expanded, qi=["num", "plain"], classes=np.repeat(classes, weights), numeric=["num"]
+    )
+    assert got == pytest.approx(want)
+    assert got["num"] == pytest.approx((4 * 4 / 8 + 7 * 7 / 8) / 11)
+
+
 def test_class_ids_group_equal_rows():
     df = pd.DataFrame({"a": ["x", "y", "x", None], "b": [1, 2, 1, None]})
     ids = class_ids(df, qi=["a", "b"])
