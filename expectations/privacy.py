@@ -13,7 +13,7 @@ t-closeness they still count in the overall distribution, as in ARX.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Dict, List, Optional, Union  # noqa: UP035
+from typing import Any, ClassVar, Dict, List, Optional  # noqa: UP035
 
 import numpy as np
 import pandas as pd
@@ -45,17 +45,23 @@ def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str) -> n
     return marks.all(axis=1)
 
 
+def _whole(value: float) -> Any:
+    """An integral l as int; a fractional one stays as is, so the model rejects it (no rounding
+    down to a weaker requirement)."""
+    return int(value) if float(value).is_integer() else value
+
+
 def _model(kwargs: dict) -> PrivacyModel:
     kind = kwargs["model"]
     if kind == "k":
         return KAnonymity(int(kwargs["k"]))
     column = kwargs["sensitive"]
     if kind == "distinct":
-        return DistinctLDiversity(column, int(kwargs["l"]))
+        return DistinctLDiversity(column, _whole(kwargs["l"]))
     if kind == "entropy":
         return EntropyLDiversity(column, float(kwargs["l"]), kwargs.get("estimator") or "shannon")
     if kind == "recursive":
-        return RecursiveCLDiversity(column, float(kwargs["c"]), int(kwargs["l"]))
+        return RecursiveCLDiversity(column, float(kwargs["c"]), _whole(kwargs["l"]))
     hierarchy = None
     if kwargs.get("hierarchy"):
         from transforms.hierarchy import load_hierarchy
@@ -213,7 +219,7 @@ class ExpectTableToBeLDiverse(_PrivacyExpectation):
     )
 
     sensitive: str
-    l: Union[int, float]  # noqa: E741, UP007
+    l: float  # noqa: E741 - float: entropy l may be fractional
     variant: str = "distinct"
     c: Optional[float] = None  # noqa: UP045
     estimator: str = "shannon"

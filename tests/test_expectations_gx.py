@@ -400,3 +400,19 @@ def test_split_valid_rows_partitions_every_input(
         if cid is None or cid == "3" or channel == "fax" or score not in (None, "1", "3", "5", " 4")
     }
     assert set(rejected[ROW_COLUMN]) == expected_bad
+
+
+def test_fractional_l_is_not_rounded_down(validator: Validator, tmp_path: Path) -> None:
+    # 2 distinct values per class: entropy l = 2 passes, 2.5 must fail (not round to 2)
+    df = _microdata([("20-29", "F", ["facial", "body"]), ("30-39", "M", ["nail", "body"])])
+    entropy = {"qi": QI, "sensitive": "course", "variant": "entropy"}
+    assert validator.run(df, suite=_suite(tmp_path, [_l(entropy, 2)])).success
+    assert not validator.run(df, suite=_suite(tmp_path, [_l(entropy, 2.5)])).success
+    distinct = validator.run(
+        df, suite=_suite(tmp_path, [_l({**entropy, "variant": "distinct"}, 1.5)])
+    )
+    assert not distinct.success and distinct.failures[0].detail == "error while checking"
+
+
+def _l(kwargs: dict[str, Any], l_value: float) -> dict[str, Any]:
+    return {"type": "expect_table_to_be_l_diverse", "kwargs": {**kwargs, "l": l_value}}
