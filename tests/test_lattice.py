@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from engine_strategies import tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.engine_strategies import tables
 from transforms.anonymize import SUPPRESSED, anonymize
 from transforms.encode import NonFunctionalHierarchyError, encode_table
 from transforms.hierarchy import Hierarchy, UnknownValuesError

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from engine_strategies import tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.engine_strategies import tables
 from transforms.encode import encode_table
 from transforms.hierarchy import Hierarchy
 from transforms.lattice import evaluate_node, lattice_nodes

@@ -8,11 +8,11 @@ from collections import Counter, defaultdict
 import numpy as np
 import pandas as pd
 import pytest
+from engine_strategies import tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import digamma
 
-from tests.engine_strategies import tables
 from transforms.hierarchy import Hierarchy
 from transforms.privacy_models import (
     DistinctLDiversity,
