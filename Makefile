@@ -29,7 +29,7 @@ $(UV):
 	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --quiet --python $(PYTHON)
 	touch $@
 
 airflow-db: bootstrap
@@ -39,7 +39,8 @@ airflow-db: bootstrap
 demo: bootstrap airflow-db
 	$(AR) demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 	@echo "Running the nightly_release DAG through Airflow for $(DEMO_DATE) (log: $(AIRFLOW_HOME)/demo-run.log)"
-	@ANONRELEASE_DEMO=1 ANONRELEASE_HMAC_KEY_FILE="$$($(AR) demo-key)" \
+	@key_file="$$($(AR) demo-key)" && \
+		ANONRELEASE_DEMO=1 ANONRELEASE_HMAC_KEY_FILE="$$key_file" \
 		$(AR) dag-test --date $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1; \
 		status=$$?; \
 		grep -E "^  [a-z_]+: |^DAG run" $(AIRFLOW_HOME)/demo-run.log; \

@@ -50,11 +50,78 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
             console.print(f"[red]profile failed[/red]: {reason}")
         if decision.get("docs_index"):
             console.print(f"validation report (Data Docs): {decision['docs_index']}")
+    _render_reconciliation(ctx, console)
     if published := ctx.read_report("publish"):
-        table = Table("recipient", "folder", "files", title="Published")
+        console.print(
+            "[bold]Published[/bold] (each folder has a manifest.json; check with "
+            "`anonrelease verify FOLDER`)"
+        )
         for recipient, info in published["published"].items():
-            table.add_row(recipient, info["folder"], ", ".join(info["files"]))
-        console.print(table)
+            console.print(f"  {recipient}: {', '.join(info['files'])}")
+            console.print(f"    {info['folder']}")
     quarantine = ctx.run_dir / "quarantine"
     if quarantine.exists():
         console.print(f"quarantine files: {quarantine}")
+
+
+def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
+    """Per table: rows read = quarantined + excluded + suppressed + out, with the 'out' named."""
+    raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
+    requests = ctx.read_report("apply_customer_requests")
+    deidentified = (ctx.read_report("deidentify") or {}).get("rows", {})
+    anonymized = ctx.read_report("anonymize")
+    if not (raw and requests and deidentified):
+        return []
+    excluded = requests["rows_excluded"]
+    rows = []
+    for table, out_key in (
+        ("customers", "customers"),
+        ("service_usage", "usage"),
+        ("questionnaire_responses", "questionnaires"),
+    ):
+        counts = raw[table]
+        row = {
+            "table": table,
+            "read": counts["in"],
+            "quarantined": counts["quarantined"],
+            "excluded": excluded.get(table, 0),
+            "suppressed": 0,
+            "out": deidentified[out_key],
+            "out_is": "de-identified rows used for tables",
+        }
+        if table == "customers" and anonymized:
+            row["suppressed"] = anonymized["suppressed"]
+            row["out"] = deidentified[out_key] - anonymized["suppressed"]
+            row["out_is"] = "records in the released microdata"
+        if table == "questionnaire_responses":
+            row["out_is"] = "de-identified rows (internal; not released yet)"
+        row["reconciles"] = row["read"] == (
+            row["quarantined"] + row["excluded"] + row["suppressed"] + row["out"]
+        )
+        rows.append(row)
+    return rows
+
+
+def _render_reconciliation(ctx: RunContext, console: Console) -> None:
+    rows = reconciliation(ctx)
+    if not rows:
+        return
+    table = Table(
+        "table",
+        "read",
+        "quarantined",
+        "excluded",
+        "suppressed",
+        "out",
+        "out is",
+        "ok",
+        title="Reconciliation: read = quarantined + excluded + suppressed + out",
+    )
+    for r in rows:
+        table.add_row(
+            str(r["table"]),
+            *(str(r[k]) for k in ("read", "quarantined", "excluded", "suppressed", "out")),
+            str(r["out_is"]),
+            "yes" if r["reconciles"] else "[red]NO[/red]",
+        )
+    console.print(table)

@@ -123,6 +123,19 @@ def test_counts_reconcile_in_the_run_reports(nightly) -> None:
     assert raw["customers"]["clean"] == deidentified["customers"] + excluded
 
 
+def test_summary_reconciles_every_table(nightly, monkeypatch) -> None:
+    from pipeline.config import load_config
+    from pipeline.run_context import RunContext
+    from pipeline.summary import reconciliation
+
+    root, _ = nightly
+    monkeypatch.setenv("ANONRELEASE_WORKDIR", str(root / "warehouse"))
+    rows = reconciliation(RunContext(run_date=RUN_DATE, config=load_config()))
+    assert [r["table"] for r in rows] == ["customers", "service_usage", "questionnaire_responses"]
+    assert all(r["reconciles"] for r in rows), rows
+    assert rows[0]["excluded"] > 0 and rows[0]["quarantined"] > 0
+
+
 def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path, monkeypatch) -> None:
     from pipeline.config import load_config
     from pipeline.run_context import RunContext
