@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,7 @@ def test_nightly_release_shape(dagbag) -> None:
     assert dag.get_task("publish").retries == 0
     order = [t.task_id for t in dag.topological_sort()]
     assert order == EXPECTED_ORDER
-    for upstream, downstream in zip(EXPECTED_ORDER, EXPECTED_ORDER[1:], strict=False):
+    for upstream, downstream in pairwise(EXPECTED_ORDER):
         assert dag.get_task(downstream).upstream_task_ids == {upstream}
     outlets = {t.task_id: [a.name for a in t.outlets] for t in dag.tasks if t.outlets}
     assert outlets == {
@@ -68,7 +69,8 @@ def test_parsing_opens_no_connection_and_is_fast() -> None:
         import sqlalchemy.engine
         sqlalchemy.engine.Engine.connect = refuse
         start = time.perf_counter()
-        spec = importlib.util.spec_from_file_location("nr", {str(REPO / "dags" / "nightly_release.py")!r})
+        path = {str(REPO / "dags" / "nightly_release.py")!r}
+        spec = importlib.util.spec_from_file_location("nr", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         elapsed = time.perf_counter() - start

@@ -41,7 +41,7 @@ def test_extract_snapshots_every_table_as_text_ordered_by_key(tmp_path: Path) ->
 
 def test_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "nope.sqlite"
-    with pytest.raises(ExtractError, match="source database not found: .*nope.sqlite"):
+    with pytest.raises(ExtractError, match=r"source database not found: .*nope\.sqlite"):
         extract_all(f"sqlite:///{missing}", tmp_path)
     assert not missing.exists()
 

@@ -200,6 +200,6 @@ def test_missing_source_database_fails_at_extract(tmp_path, monkeypatch) -> None
     from pipeline.run_steps import run_all
 
     _environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path}/missing.sqlite", None)
-    with pytest.raises(ExtractError, match="missing.sqlite"):
+    with pytest.raises(ExtractError, match=r"missing\.sqlite"):
         run_all(RunContext(run_date=RUN_DATE, config=load_config()))
     assert not (tmp_path / "releases").exists()
