@@ -156,6 +156,13 @@ class _Search:
         self.strides = np.ones(len(enc.heights), dtype=np.int64)
         for j in range(len(enc.heights) - 2, -1, -1):
             self.strides[j] = self.strides[j + 1] * self.heights[j + 1]
+        # per QI and level: which nodes are at least / at most that level (for tagging)
+        self.at_least = [
+            [self.nodes[:, j] >= lv for lv in range(h)] for j, h in enumerate(enc.heights)
+        ]
+        self.at_most = [
+            [self.nodes[:, j] <= lv for lv in range(h)] for j, h in enumerate(enc.heights)
+        ]
         # 0 unknown, 1 satisfies, 2 fails
         self.state = np.zeros(n_nodes, dtype=np.int8)
         self.checked = np.zeros(n_nodes, dtype=bool)
@@ -204,7 +211,9 @@ class _Search:
         self.excluded |= worse
 
     def tag_up(self, node: int) -> None:
-        up = np.all(self.nodes >= self.nodes[node], axis=1) & (self.state == 0)
+        up = self.state == 0
+        for j, level in enumerate(self.nodes[node]):
+            up &= self.at_least[j][level]
         self.state[up] = 1
         if self.metric.a_priori and up.any():
             # values are known without data passes: the best newly tagged node competes
@@ -214,7 +223,9 @@ class _Search:
             self.offer(best, float(self.bounds[best]), None)
 
     def tag_down(self, node: int) -> None:
-        down = np.all(self.nodes <= self.nodes[node], axis=1) & (self.state == 0)
+        down = self.state == 0
+        for j, level in enumerate(self.nodes[node]):
+            down &= self.at_most[j][level]
         self.state[down] = 2
 
     def open(self, node: int) -> bool:
