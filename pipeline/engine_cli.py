@@ -214,6 +214,7 @@ def anonymize_command(
 
     from transforms.anonymize import anonymize
     from transforms.hierarchy import HierarchyError, find_hierarchies
+    from transforms.lattice import LatticeTooLargeError
     from transforms.privacy_models import PrivacyModelError
 
     err = Console(stderr=True)
@@ -246,7 +247,7 @@ def anonymize_command(
             method=method.value,
         )
         seconds = time.perf_counter() - started
-    except (HierarchyError, PrivacyModelError) as exc:
+    except (HierarchyError, PrivacyModelError, LatticeTooLargeError) as exc:
         err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
     solved = result.transformation is not None

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from transforms.anonymize import SUPPRESSED, anonymize
 from transforms.encode import NonFunctionalHierarchyError, encode_table
 from transforms.hierarchy import Hierarchy, UnknownValuesError
-from transforms.lattice import brute_force, lattice_nodes, search
+from transforms.lattice import LatticeTooLargeError, brute_force, lattice_nodes, search
 from transforms.metrics import METRICS, get_metric
 from transforms.privacy_models import (
     DistinctLDiversity,
@@ -175,3 +175,19 @@ def test_entropy_l_with_suppression_is_not_pruned_as_monotonic() -> None:
     )
     assert result.transformation == {"a": 0}
     assert result.suppressed == 4
+
+
+def test_huge_lattice_is_refused_before_enumeration() -> None:
+    with pytest.raises(LatticeTooLargeError) as info:
+        lattice_nodes([5] * 12)
+    assert info.value.size == 5**12
+
+
+def test_mondrian_method_is_delegated() -> None:
+    df = pd.DataFrame({"a": ["x", "y", "x", "y", "x", "y"], "s": list("123456")}, dtype="str")
+    hs = {"a": Hierarchy("a", (("x", "*"), ("y", "*")))}
+    result = anonymize(
+        df, qi=["a"], hierarchies=hs, models=[KAnonymity(3)], suppression_limit=0, method="mondrian"
+    )
+    assert result.transformation == {} and result.min_class_size >= 3
+    assert result.data["s"].equals(df["s"])

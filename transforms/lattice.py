@@ -46,10 +46,29 @@ from transforms.encode import EncodedTable
 from transforms.metrics import Metric, NodeEvaluation
 from transforms.privacy_models import ClassStats, PrivacyModel
 
-__all__ = ["SearchResult", "brute_force", "evaluate_node", "lattice_nodes", "search"]
+__all__ = [
+    "LatticeTooLargeError",
+    "SearchResult",
+    "brute_force",
+    "evaluate_node",
+    "lattice_nodes",
+    "search",
+]
 
 BISECT_QUANTILE = 0.95  # measured on Adult: fewest checks among 0.1 .. 1.0
 _DIRECT_BINCOUNT_LIMIT = 1 << 16  # radix up to which classes are counted without hashing
+
+
+MAX_LATTICE_SIZE = 2_000_000
+
+
+class LatticeTooLargeError(ValueError):
+    """The lattice has too many nodes to enumerate (fewer QIs or flatter hierarchies help)."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        self.size = size
+        self.limit = limit
+        super().__init__(f"the generalization lattice has {size:,} nodes, more than {limit:,}")
 
 
 @dataclass(frozen=True)
@@ -65,6 +84,9 @@ def lattice_nodes(heights: Sequence[int]) -> np.ndarray:
     """All level vectors, in lexicographic order (row index = mixed-radix node id)."""
     if not heights:
         return np.zeros((1, 0), dtype=np.int64)
+    size = math.prod(heights)
+    if size > MAX_LATTICE_SIZE:
+        raise LatticeTooLargeError(size, MAX_LATTICE_SIZE)
     return np.asarray(list(itertools.product(*(range(h) for h in heights))), dtype=np.int64)
 
 
