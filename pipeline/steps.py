@@ -136,6 +136,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
     """Drop direct identifiers, pseudonymize ids with the keyed HMAC, derive ages."""
     from pipeline.keys import load_hmac_key
     from transforms.deidentify import deidentify as run_deidentify
+    from transforms.web_totals import daily_visit_totals
 
     key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
     out = run_deidentify(
@@ -148,12 +149,15 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
     _write(ctx, "deidentified", "customers", out.customers)
     _write(ctx, "deidentified", "usage", out.usage)
     _write(ctx, "deidentified", "questionnaires", out.questionnaires)
+    visits = daily_visit_totals(_read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
+    _write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
     report = {
         "rows": {
             "customers": len(out.customers),
             "usage": len(out.usage),
             "questionnaires": len(out.questionnaires),
-        }
+        },
+        "web_page_views": int(visits["page_views"].sum()),
     }
     return _finish(ctx, "deidentify", report)
 
