@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
@@ -202,4 +203,21 @@ def test_missing_source_database_fails_at_extract(tmp_path, monkeypatch) -> None
     _environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path}/missing.sqlite", None)
     with pytest.raises(ExtractError, match=r"missing\.sqlite"):
         run_all(RunContext(run_date=RUN_DATE, config=load_config()))
+    assert not (tmp_path / "releases").exists()
+
+
+def test_quarantine_above_threshold_fails_the_run(tmp_path, monkeypatch) -> None:
+    from pipeline.config import load_config
+    from pipeline.run_context import RunContext
+    from pipeline.run_steps import run_all
+    from pipeline.steps import QuarantineThresholdExceeded
+
+    url = f"sqlite:///{tmp_path}/dirty.sqlite"
+    generate_demo_database(url, customers=300, seed=3, as_of=RUN_DATE, dirty_rate=0.3)
+    _environment(monkeypatch, tmp_path, url, None)
+    with pytest.raises(QuarantineThresholdExceeded, match="above the threshold"):
+        run_all(RunContext(run_date=RUN_DATE, config=load_config()))
+    quarantine = tmp_path / "warehouse" / "2026-11-24" / "quarantine" / "customers.parquet"
+    rejected = pd.read_parquet(quarantine)
+    assert len(rejected) > 0 and rejected["_reason"].str.len().gt(0).all()
     assert not (tmp_path / "releases").exists()
