@@ -49,6 +49,7 @@ from transforms.privacy_models import ClassStats, PrivacyModel
 __all__ = [
     "LatticeTooLargeError",
     "SearchResult",
+    "SuppressionLimitError",
     "brute_force",
     "evaluate_node",
     "lattice_nodes",
@@ -90,10 +91,16 @@ def lattice_nodes(heights: Sequence[int]) -> np.ndarray:
     return np.asarray(list(itertools.product(*(range(h) for h in heights))), dtype=np.int64)
 
 
+class SuppressionLimitError(ValueError):
+    def __init__(self, limit: float) -> None:
+        self.limit = limit
+        super().__init__(f"suppression limit must lie in [0, 1], got {limit}")
+
+
 def max_suppressed(n_records: int, limit: float) -> int:
     """ARX: at most floor(limit * N) records may be suppressed."""
     if not 0 <= limit <= 1:
-        raise ValueError(f"suppression limit must lie in [0, 1], got {limit}")
+        raise SuppressionLimitError(limit)
     return math.floor(limit * n_records)
 
 
@@ -115,18 +122,20 @@ def evaluate_node(
             continue
         if radix * size >= 2**62:
             key = pd.factorize(key)[0].astype(np.int64)
-            radix = int(key.max()) + 1
+            radix = int(key.max()) + 1 if n else 1
         key = key * size + enc.tuple_gen[j][level]
         radix *= size
-    if radix <= max(_DIRECT_BINCOUNT_LIMIT, 4 * n):
+    sensitive = {
+        column: (enc.tuple_sensitive[column], enc.domains[column])
+        for column in sorted({m.sensitive_column for m in models} - {None})
+    }
+    # count straight into the key's range while it (times the histogram width) stays small
+    width = max((domain.size for _, domain in sensitive.values()), default=1)
+    if radix * max(width, 1) <= max(_DIRECT_BINCOUNT_LIMIT, 4 * n):
         class_of_tuple, n_classes = key, radix
     else:
         ids, uniques = pd.factorize(key)
         class_of_tuple, n_classes = ids.astype(np.int64), len(uniques)
-    sensitive = {
-        column: (enc.tuple_sensitive[column], enc.domains[column])
-        for column in {m.sensitive_column for m in models} - {None}
-    }
     weights = enc.tuple_weights
     sizes = np.bincount(class_of_tuple, weights=weights, minlength=n_classes).astype(np.int64)
     histograms = {}
