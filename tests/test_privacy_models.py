@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.special import digamma
 
+from transforms import privacy_models
 from transforms.hierarchy import Hierarchy
 from transforms.privacy_models import (
     DistinctLDiversity,
@@ -207,3 +208,27 @@ def test_misconfiguration_is_structured() -> None:
     df = pd.DataFrame({"q": ["a"], "s": ["1"]})
     with pytest.raises(PrivacyModelError, match="'other'"):
         check_privacy(df, qi=["q"], models=[DistinctLDiversity("s", 1)], sensitive="other")
+
+
+def test_chunked_histograms_give_the_same_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame(
+        {
+            "q": rng.choice(list("abcdefgh"), 400),
+            "r": rng.choice(list("uvw"), 400),
+            "s": rng.choice([str(v) for v in range(9)], 400),
+        },
+        dtype="str",
+    )
+    hierarchy = Hierarchy("s", tuple((str(v), "lo" if v < 5 else "hi", "*") for v in range(9)))
+    models = [
+        KAnonymity(3),
+        DistinctLDiversity("s", 3),
+        EntropyLDiversity("s", 2.5),
+        RecursiveCLDiversity("s", 2, 2),
+        TCloseness("s", 0.3, "hierarchical", hierarchy),
+        TCloseness("s", 0.3, "ordered"),
+    ]
+    whole = check_privacy(df, qi=["q", "r"], models=models)
+    monkeypatch.setattr(privacy_models, "MAX_HISTOGRAM_CELLS", 20)  # 2 classes per chunk
+    assert check_privacy(df, qi=["q", "r"], models=models) == whole

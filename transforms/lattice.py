@@ -44,7 +44,7 @@ import pandas as pd
 
 from transforms.encode import EncodedTable
 from transforms.metrics import Metric, NodeEvaluation
-from transforms.privacy_models import ClassStats, PrivacyModel
+from transforms.privacy_models import ClassStats, PrivacyModel, iter_class_stats
 
 __all__ = [
     "LatticeTooLargeError",
@@ -138,17 +138,16 @@ def evaluate_node(
         class_of_tuple, n_classes = ids.astype(np.int64), len(uniques)
     weights = enc.tuple_weights
     sizes = np.bincount(class_of_tuple, weights=weights, minlength=n_classes).astype(np.int64)
-    histograms = {}
-    for column, (codes, domain) in sensitive.items():
-        m = domain.size
-        flat = np.bincount(class_of_tuple * m + codes, weights=weights, minlength=n_classes * m)
-        histograms[column] = flat.reshape(n_classes, m)
-    stats = ClassStats(sizes, histograms, {c: d for c, (_, d) in sensitive.items()})
     violating = np.zeros(n_classes, dtype=bool)
     present = sizes > 0
+    if sensitive:
+        chunks = iter_class_stats(class_of_tuple, n_classes, weights=weights, sensitive=sensitive)
+    else:
+        chunks = iter([(slice(0, n_classes), ClassStats(sizes))])
     with np.errstate(divide="ignore", invalid="ignore"):
-        for model in models:
-            violating |= model.violating(stats)
+        for part, stats in chunks:
+            for model in models:
+                violating[part] |= model.violating(stats)
     violating &= present
     suppressed = int(sizes[violating].sum())
     return NodeEvaluation(

@@ -33,7 +33,7 @@ passes), so only those prune when suppression is allowed.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Literal, Protocol, runtime_checkable
@@ -59,7 +59,9 @@ __all__ = [
     "check_privacy",
     "class_counts",
     "class_stats",
+    "iter_class_stats",
     "merge_class_counts",
+    "report_from_chunks",
     "sensitive_domain",
 ]
 
@@ -394,6 +396,49 @@ def class_stats(
     return ClassStats(sizes.astype(np.int64), histograms, domains)
 
 
+MAX_HISTOGRAM_CELLS = 4_000_000  # dense (classes x values) cells built at once
+
+
+def iter_class_stats(
+    class_ids: np.ndarray,
+    n_classes: int,
+    /,
+    *,
+    weights: np.ndarray | None = None,
+    sensitive: Mapping[str, tuple[np.ndarray, SensitiveDomain]] | None = None,
+    max_cells: int | None = None,
+) -> Iterator[tuple[slice, ClassStats]]:
+    """``class_stats`` in slices of classes, so dense histograms stay within ``max_cells``.
+
+    Every model judges classes independently, so chunks can be checked one by one.
+    """
+    sensitive = sensitive or {}
+    max_cells = MAX_HISTOGRAM_CELLS if max_cells is None else max_cells
+    width = max((domain.size for _, domain in sensitive.values()), default=1)
+    if n_classes * max(width, 1) <= max_cells:
+        yield (
+            slice(0, n_classes),
+            class_stats(class_ids, n_classes, weights=weights, sensitive=sensitive),
+        )
+        return
+    order = np.argsort(class_ids, kind="stable")
+    sorted_ids = class_ids[order]
+    step = max(1, max_cells // max(width, 1))
+    for start in range(0, n_classes, step):
+        stop = min(start + step, n_classes)
+        low, high = np.searchsorted(sorted_ids, [start, stop])
+        rows = order[low:high]
+        yield (
+            slice(start, stop),
+            class_stats(
+                class_ids[rows] - start,
+                stop - start,
+                weights=None if weights is None else weights[rows],
+                sensitive={c: (codes[rows], domain) for c, (codes, domain) in sensitive.items()},
+            ),
+        )
+
+
 def qi_class_ids(df: pd.DataFrame, /, *, qi: Sequence[str]) -> tuple[np.ndarray, int]:
     """Equivalence class id per row: factorize each QI, mixed-radix key, factorize the key."""
     if not qi:
@@ -449,34 +494,55 @@ def _sensitive_columns(models: Sequence[PrivacyModel], sensitive: str | None) ->
 
 def report_from_stats(stats: ClassStats, models: Sequence[PrivacyModel]) -> PrivacyReport:
     """Summarize class statistics against the models."""
-    sizes = stats.sizes
-    n_classes = int(np.count_nonzero(sizes))
-    n_records = int(sizes.sum())
-    violating = np.zeros(len(sizes), dtype=bool)
+    return report_from_chunks([(slice(0, stats.n_classes), stats)], models)
+
+
+def report_from_chunks(
+    chunks: Iterable[tuple[slice, ClassStats]], models: Sequence[PrivacyModel]
+) -> PrivacyReport:
+    """Summarize class statistics given in slices of classes (see ``iter_class_stats``)."""
+    n_classes = n_records = violating_classes = violating_records = 0
+    min_size: int | None = None
     l_value: float | None = None
     t_value: float | None = None
-    for model in models:
-        violating |= model.violating(stats)
-        if n_classes == 0:
+    for _, stats in chunks:
+        sizes = stats.sizes
+        present = sizes > 0
+        if not present.any():
             continue
-        if isinstance(model, DistinctLDiversity):
-            l_value = float(distinct_counts(stats.histogram(model.column)).min())
-        elif isinstance(model, EntropyLDiversity | RecursiveCLDiversity):
-            l_value = float(model.achieved(stats).min())
-        elif isinstance(model, TCloseness):
-            t_value = float(model.distances(stats).max())
-    min_size = int(sizes.min()) if n_classes else 0
+        n_classes += int(np.count_nonzero(present))
+        n_records += int(sizes.sum())
+        chunk_min = int(sizes[present].min())
+        min_size = chunk_min if min_size is None else min(min_size, chunk_min)
+        violating = np.zeros(len(sizes), dtype=bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for model in models:
+                violating |= model.violating(stats)
+                if isinstance(model, DistinctLDiversity):
+                    value = float(distinct_counts(stats.histogram(model.column))[present].min())
+                elif isinstance(model, EntropyLDiversity | RecursiveCLDiversity):
+                    value = float(np.min(model.achieved(stats)[present]))
+                elif isinstance(model, TCloseness):
+                    distance = float(np.max(model.distances(stats)[present]))
+                    t_value = distance if t_value is None else max(t_value, distance)
+                    continue
+                else:
+                    continue
+                l_value = value if l_value is None else min(l_value, value)
+        violating &= present
+        violating_classes += int(np.count_nonzero(violating))
+        violating_records += int(sizes[violating].sum())
     return PrivacyReport(
         n_records=n_records,
         n_classes=n_classes,
-        min_class_size=min_size,
-        k=min_size if n_classes else None,
+        min_class_size=min_size or 0,
+        k=min_size,
         l=l_value,
         t=t_value,
-        violating_classes=int(np.count_nonzero(violating)),
-        violating_records=int(sizes[violating].sum()),
-        satisfied=not violating.any(),
-        max_risk=1.0 / min_size if n_classes else None,
+        violating_classes=violating_classes,
+        violating_records=violating_records,
+        satisfied=violating_classes == 0,
+        max_risk=1.0 / min_size if min_size else None,
         avg_risk=n_classes / n_records if n_records else None,
     )
 
@@ -506,8 +572,8 @@ def check_privacy(
     for column in columns:
         codes, domain = sensitive_domain(df[column], column=column)
         sensitive_inputs[column] = (codes[keep], domain)
-    stats = class_stats(class_ids, n_classes, sensitive=sensitive_inputs)
-    return report_from_stats(stats, models)
+    chunks = iter_class_stats(class_ids, n_classes, sensitive=sensitive_inputs)
+    return report_from_chunks(chunks, models)
 
 
 # --- mergeable counts (per partition, then summed) ----------------------------------------
@@ -556,5 +622,5 @@ def check_class_counts(
         totals = np.bincount(codes, weights=weights, minlength=len(uniques))
         domain = SensitiveDomain(column, tuple(str(u) for u in uniques), totals)
         sensitive_inputs[column] = (codes.astype(np.int64), domain)
-    stats = class_stats(class_ids, n_classes, weights=weights, sensitive=sensitive_inputs)
-    return report_from_stats(stats, models)
+    chunks = iter_class_stats(class_ids, n_classes, weights=weights, sensitive=sensitive_inputs)
+    return report_from_chunks(chunks, models)
