@@ -16,6 +16,7 @@ from scipy.special import digamma
 from transforms import privacy_models
 from transforms.hierarchy import Hierarchy
 from transforms.privacy_models import (
+    ClassStats,
     DistinctLDiversity,
     EntropyLDiversity,
     KAnonymity,
@@ -232,3 +233,12 @@ def test_chunked_histograms_give_the_same_answers(monkeypatch: pytest.MonkeyPatc
     whole = check_privacy(df, qi=["q", "r"], models=models)
     monkeypatch.setattr(privacy_models, "MAX_HISTOGRAM_CELLS", 20)  # 2 classes per chunk
     assert check_privacy(df, qi=["q", "r"], models=models) == whole
+
+
+def test_grassberger_entropy_is_not_monotonic_so_it_is_never_pruned() -> None:
+    hist = np.array([[1.0, 3.0], [3.0, 1.0], [4.0, 4.0]])
+    stats = ClassStats(hist.sum(axis=1).astype(np.int64), {"s": hist}, {})
+    model = EntropyLDiversity("s", 2.08, "grassberger")
+    assert model.violating(stats).tolist() == [False, False, True]
+    assert not model.monotonic(with_suppression=False)
+    assert EntropyLDiversity("s", 2.08).monotonic(with_suppression=False)

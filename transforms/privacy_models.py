@@ -26,7 +26,8 @@ Semantics (ARX):
 Monotonicity (used by the search to tag nodes without checking them): without record
 suppression every model here is monotonic in ARX's sense (merging two passing classes gives a
 passing class: sizes and distinct counts only grow, Shannon entropy is concave, EMD is convex),
-except that we do not rely on it for the Grassberger estimator. With suppression only
+except entropy l-diversity with the Grassberger estimator: counts (1, 3) and (3, 1) each pass
+l = 2.08, their union (4, 4) fails. With suppression only
 k-anonymity and distinct l-diversity stay monotonic (a class that contains a passing class
 passes), so only those prune when suppression is allowed.
 """
