@@ -22,6 +22,7 @@ Row-level (raw data quality):
 - ``expect_column_values_to_be_iso_dates``: real ``YYYY-MM-DD`` dates (text or typed).
 - ``expect_column_values_to_be_iso_dates_between``: a plausible date range; non-dates are left
   to the rule above, so a row gets one reason per problem.
+- ``expect_column_values_to_be_iso_timestamps``: ISO 8601 timestamps (text or typed).
 - ``expect_column_values_to_be_numbers_between``: numbers (optionally integers) in a range, on
   raw text or typed columns, without erroring on a non-number.
 """
@@ -74,6 +75,7 @@ class RenderedAsSentence:
     configuration (column names and thresholds, never data) instead of raw kwargs."""
 
     _template: ClassVar[str] = ""
+    _none_words: ClassVar[dict[str, str]] = {}  # how a parameter left at None reads
 
     @classmethod
     @renderer(renderer_type=LegacyRendererType.PRESCRIPTIVE)
@@ -93,7 +95,7 @@ class RenderedAsSentence:
             if isinstance(value, list | tuple):
                 value = ", ".join(map(str, value))
             if value is None:
-                value = "all" if name in ("columns", "kinds") else "-"
+                value = cls._none_words.get(name, "all" if name in ("columns", "kinds") else "-")
             params[name] = value
         if "column" in given:
             params["column"] = given["column"]
@@ -436,6 +438,44 @@ class ExpectColumnValuesToBeIsoDates(RenderedAsSentence, ColumnMapExpectation):
     args_keys = ("column",)
 
 
+def _as_timestamps(column: pd.Series) -> pd.Series:
+    """UTC timestamps of a typed column, or ISO 8601 text parsed as the raw parser does (NaT
+    if not), so a value this rule accepts also parses in ``transforms.parse``."""
+    if isinstance(column.dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_any_dtype(
+        column.dtype
+    ):
+        return column
+    return pd.to_datetime(column.astype(str), format="ISO8601", errors="coerce", utc=True)
+
+
+class ColumnValuesIsoTimestamps(ColumnMapMetricProvider):
+    """True where a value is a timestamp: typed datetime, or ISO 8601 text."""
+
+    condition_metric_name = "column_values.anonrelease_iso_timestamps"
+
+    @column_condition_partial(engine=PandasExecutionEngine)
+    def _pandas(
+        cls,  # noqa: N805 - GX binds metric functions to the provider class
+        column: pd.Series,
+        **kwargs: Any,
+    ) -> Any:
+        return _as_timestamps(column).notna()
+
+
+class ExpectColumnValuesToBeIsoTimestamps(RenderedAsSentence, ColumnMapExpectation):
+    """Expect each non-null value to be an ISO 8601 timestamp (``2026-11-24T23:30:00+09:00``).
+
+    Works on raw text (``2026-11-24T25:00`` and ``24/11/2026`` fail) and typed datetimes.
+    """
+
+    _template: ClassVar[str] = "$column values must be ISO 8601 timestamps."
+
+    library_metadata: ClassVar[Dict[str, Any]] = _LIBRARY_METADATA  # noqa: UP006
+    map_metric = "column_values.anonrelease_iso_timestamps"
+    success_keys = ("mostly",)
+    args_keys = ("column",)
+
+
 class ColumnValuesIsoDatesBetween(ColumnMapMetricProvider):
     """True where a date lies in [min_value, max_value]; non-dates pass (another rule)."""
 
@@ -535,5 +575,6 @@ CUSTOM_TYPES: Tuple[str, ...] = (  # noqa: UP006
     "expect_magnitude_cells_to_satisfy_p_percent_rule",
     "expect_column_values_to_be_iso_dates",
     "expect_column_values_to_be_iso_dates_between",
+    "expect_column_values_to_be_iso_timestamps",
     "expect_column_values_to_be_numbers_between",
 )

@@ -7,7 +7,10 @@ records violate. Never a QI value.
 
 Suppressed records, whose every quasi-identifier equals the marker ``*`` (ARX's output for a
 suppressed row), are excluded from the classes (they are counted in ``n_suppressed``); for
-t-closeness they still count in the overall distribution, as in ARX.
+t-closeness they still count in the overall distribution, as in ARX. With
+``suppression_marker=None`` no row is treated as suppressed: the release gate validates
+candidates from which suppressed records were already removed, so a row whose every QI was
+legitimately generalized to ``*`` is a released record and must be in its class.
 """
 
 from __future__ import annotations
@@ -37,9 +40,10 @@ from transforms.privacy_models import (
 SUPPRESSION_MARKER = "*"
 
 
-def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str) -> np.ndarray:
-    """True for rows whose every quasi-identifier equals the suppression marker."""
-    if not qi or df.empty:
+def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str | None) -> np.ndarray:
+    """True for rows whose every quasi-identifier equals the suppression marker (none if the
+    marker is ``None``)."""
+    if marker is None or not qi or df.empty:
         return np.zeros(len(df), dtype=bool)
     marks = np.column_stack([(df[c].astype(str) == marker).to_numpy(dtype=bool) for c in qi])
     return marks.all(axis=1)
@@ -89,7 +93,7 @@ def _privacy_metric(
 ) -> dict:
     df = _table(execution_engine, metric_domain_kwargs)
     qi = list(kwargs["qi"])
-    suppressed = suppressed_mask(df, qi=qi, marker=kwargs.get("suppression_marker") or "*")
+    suppressed = suppressed_mask(df, qi=qi, marker=kwargs.get("suppression_marker"))
     model = _model({**kwargs, "model": kind})
     report = check_privacy(
         df, qi=qi, models=[model], sensitive=model.sensitive_column, exclude=suppressed
@@ -156,7 +160,11 @@ class _PrivacyExpectation(RenderedAsSentence, BatchExpectation):
     """Shared validation: success iff no class violates the model."""
 
     qi: List[str]  # noqa: UP006
-    suppression_marker: str = SUPPRESSION_MARKER
+    # None: no row is suppressed (pipeline candidates, whose suppressed rows are already gone)
+    suppression_marker: Optional[str] = SUPPRESSION_MARKER  # noqa: UP045
+    _none_words: ClassVar[Dict[str, str]] = {  # noqa: UP006
+        "suppression_marker": "none, every row is checked"
+    }
 
     library_metadata: ClassVar[Dict[str, Any]] = _LIBRARY_METADATA  # noqa: UP006
     _metric: ClassVar[str] = ""
@@ -188,13 +196,14 @@ class _PrivacyExpectation(RenderedAsSentence, BatchExpectation):
 class ExpectTableToBeKAnonymous(_PrivacyExpectation):
     """Expect every equivalence class over ``qi`` to hold at least ``k`` records.
 
-    Rows whose every QI equals ``suppression_marker`` (``*``) are suppressed and excluded.
+    Rows whose every QI equals ``suppression_marker`` (``*``) are suppressed and excluded;
+    ``suppression_marker=None`` checks every row.
     ``observed_value`` is the smallest class size.
     """
 
     _template: ClassVar[str] = (
         "Every equivalence class over $qi must hold at least $k records (rows whose QIs all equal "
-        "$suppression_marker are suppressed and excluded)."
+        "the suppression marker are excluded; marker: $suppression_marker)."
     )
 
     k: int

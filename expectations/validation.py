@@ -9,6 +9,11 @@ Suites are JSON files under ``expectations/suites/`` in GX's own suite layout (`
 - ``references``: referential checks (``{"column": "customer_id", "context_key":
   "customer_ids"}``) that are evaluated here, outside GX, with ``numpy.isin``: putting the key
   set into an expectation's kwargs would copy every customer id into results and Data Docs.
+  ``extract`` (a regex with one group) compares a part of the value (the 3-digit prefix of a
+  postal code); ``required: false`` skips the check when the context key is absent.
+
+A placeholder may shift a date parameter by whole years: ``{"$PARAMETER": "run_date",
+"years_before": 120}`` is the run date 120 years earlier (29 February becomes 28 February).
 
 An expectation's ``meta`` may hold ``reason`` (the words used in a quarantine reason) and
 ``skip_if_null`` (a parameter name: the expectation is left out when it is null, e.g. the
@@ -25,6 +30,7 @@ import copy
 import datetime as dt
 import itertools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +41,7 @@ import pandas as pd
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 PARAMETER_KEY = "$PARAMETER"
+YEARS_BEFORE_KEY = "years_before"
 ROW_COLUMN = "_row"
 REASON_COLUMN = "_reason"
 
@@ -78,6 +85,7 @@ _DEFAULT_REASONS = {
     "expect_column_values_to_match_strftime_format": "not a valid date",
     "expect_column_values_to_be_iso_dates": "not a valid date",
     "expect_column_values_to_be_iso_dates_between": "implausible date",
+    "expect_column_values_to_be_iso_timestamps": "not a valid timestamp",
     "expect_column_values_to_be_numbers_between": "out of range",
     "expect_column_values_to_be_between": "out of range",
 }
@@ -153,11 +161,18 @@ class ValidationOutcome:
 
 @dataclass(frozen=True)
 class Reference:
-    """Referential check: every non-null ``column`` value is in ``context[context_key]``."""
+    """Referential check: every non-null ``column`` value is in ``context[context_key]``.
+
+    ``extract``: a regex with one group; the captured part is checked, and a value the regex
+    does not match is left to the format rule (one reason per problem). ``required=False``:
+    the check is skipped when the caller gives no ``context_key`` (or ``None``).
+    """
 
     column: str
     context_key: str
     reason: str = "unknown key"
+    extract: str | None = None
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -195,15 +210,50 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _years_before(value: Any, years: Any, *, name: str, suite: str, expectation: str) -> str:
+    """``value`` (a date, datetime or ISO text) ``years`` whole years earlier, as ISO text."""
+    if not isinstance(years, int) or isinstance(years, bool) or years < 0:
+        raise SuiteConfigError(
+            suite, f"{YEARS_BEFORE_KEY} of {name!r} must be a whole number", expectation=expectation
+        )
+    try:
+        if isinstance(value, dt.datetime):
+            day = value.date()
+        elif isinstance(value, dt.date):
+            day = value
+        else:
+            day = dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise SuiteConfigError(
+            suite, f"parameter {name!r} is not a date", expectation=expectation
+        ) from None
+    try:
+        return day.replace(year=day.year - years).isoformat()
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year - years, day=28).isoformat()
+
+
 def _substitute(value: Any, params: Mapping[str, Any], suite: str, expectation: str) -> Any:
     if isinstance(value, dict):
-        if set(value) == {PARAMETER_KEY}:
+        if PARAMETER_KEY in value and set(value) <= {PARAMETER_KEY, YEARS_BEFORE_KEY}:
             name = value[PARAMETER_KEY]
             if name not in params:
                 raise SuiteConfigError(
                     suite, f"parameter {name!r} is not set", expectation=expectation
                 )
-            return _jsonable(params[name])
+            if YEARS_BEFORE_KEY not in value:
+                return _jsonable(params[name])
+            if params[name] is None:
+                raise SuiteConfigError(
+                    suite, f"parameter {name!r} is not set", expectation=expectation
+                )
+            return _years_before(
+                params[name],
+                value[YEARS_BEFORE_KEY],
+                name=name,
+                suite=suite,
+                expectation=expectation,
+            )
         return {k: _substitute(v, params, suite, expectation) for k, v in value.items()}
     if isinstance(value, list):
         return [_substitute(v, params, suite, expectation) for v in value]
@@ -235,8 +285,28 @@ def load_suite(suite: str | Path, /, *, parameters: Mapping[str, Any] | None = N
         expectations.append(
             {"type": etype, "kwargs": kwargs, "meta": copy.deepcopy(entry.get("meta") or {})}
         )
-    references = tuple(Reference(**r) for r in own.get("references", []))
+    references = tuple(_reference(r, name) for r in own.get("references", []))
     return SuiteSpec(name, tuple(expectations), references, meta=own)
+
+
+def _reference(entry: Mapping[str, Any], suite: str) -> Reference:
+    try:
+        ref = Reference(**entry)
+    except TypeError as exc:
+        raise SuiteConfigError(suite, f"invalid reference: {exc}") from None
+    if ref.extract is not None:
+        try:
+            groups = re.compile(ref.extract).groups
+        except re.error:
+            groups = -1
+        if groups != 1:
+            raise SuiteConfigError(
+                suite,
+                "extract must be a regex with exactly one group",
+                expectation=f"reference:{ref.context_key}",
+                column=ref.column,
+            )
+    return ref
 
 
 def _expectation_columns(kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
@@ -482,8 +552,13 @@ class Validator:
             column = _failure_column(etype, kwargs, er.result)
             failures.append(Failure(etype, column, count, detail))
         context = dict(parameters or {})
+        checked = 0
         for ref in spec.references:
-            bad = int(_reference_violations(frame, ref, context, spec.name).sum())
+            violations = _reference_violations(frame, ref, context, spec.name)
+            if violations is None:
+                continue  # optional reference without its key set
+            checked += 1
+            bad = int(violations.sum())
             if bad:
                 failures.append(
                     Failure(
@@ -493,7 +568,7 @@ class Validator:
                         f"{bad} of {len(frame)} rows",
                     )
                 )
-        evaluated = len(results) + len(spec.references)
+        evaluated = len(results) + checked
         failed = len(failures)
         statistics = {
             "rows": len(frame),
@@ -554,7 +629,8 @@ class Validator:
                 add(mask, f"{kwargs.get('column', '')}: {_reason(er)} ({etype})")
             for ref in spec.references:
                 bad = _reference_violations(frame, ref, dict(context or {}), spec.name)
-                add(bad, f"{ref.column}: {ref.reason} (reference:{ref.context_key})")
+                if bad is not None:
+                    add(bad, f"{ref.column}: {ref.reason} (reference:{ref.context_key})")
             self.last_results, self.last_suite_result = [], None  # row positions stay here
         rejected_mask = (reasons != "").to_numpy(dtype=bool)
         clean = df[~rejected_mask]
@@ -573,8 +649,11 @@ def _reason(er: Any) -> str:
 
 def _reference_violations(
     frame: pd.DataFrame, ref: Reference, context: Mapping[str, Any], suite: str
-) -> np.ndarray:
-    if ref.context_key not in context or context[ref.context_key] is None:
+) -> np.ndarray | None:
+    """Rows whose (extracted) value is not a key; ``None`` when an optional key set is absent."""
+    if context.get(ref.context_key) is None:
+        if not ref.required:
+            return None
         raise SuiteConfigError(
             suite,
             f"context key {ref.context_key!r} (the valid keys) is not set",
@@ -583,6 +662,8 @@ def _reference_violations(
         )
     keys = np.asarray(context[ref.context_key])
     values = frame[ref.column]
+    if ref.extract is not None:
+        values = values.astype("string").str.extract(ref.extract, expand=False)
     present = values.notna().to_numpy(dtype=bool)
     if keys.dtype.kind in "iuf":
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)

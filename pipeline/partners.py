@@ -2,11 +2,14 @@
 
 ``data/partners.yaml`` lists the recipients (cooperative businesses, advertising sponsors,
 contractors). It is validated on load: a wrong file fails with the file and field named, never
-halfway through a release. A recipient's minimums only tighten the run's privacy profile.
+halfway through a release; given the run's dataset names, an ``allowed_datasets`` entry that
+names no dataset fails too (a typo would silently give that recipient nothing). A recipient's
+minimums only tighten the run's privacy profile.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 from typing import Literal
 
@@ -75,8 +78,13 @@ class PartnerRegistry(BaseModel):
         return tuple(r for r in self.recipients if r.allows(dataset))
 
 
-def load_partners(path: str | Path | None = None) -> PartnerRegistry:
-    """Load and validate the registry (the shipped ``data/partners.yaml`` by default)."""
+def load_partners(
+    path: str | Path | None = None, known_datasets: Collection[str] | None = None
+) -> PartnerRegistry:
+    """Load and validate the registry (the shipped ``data/partners.yaml`` by default).
+
+    With ``known_datasets`` every ``allowed_datasets`` entry must be one of them.
+    """
     file = Path(path) if path is not None else DEFAULT_PARTNERS
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
@@ -87,7 +95,7 @@ def load_partners(path: str | Path | None = None) -> PartnerRegistry:
     if not isinstance(raw, dict):
         raise PartnerRegistryError(file, "expected a mapping with 'recipients'")
     try:
-        return PartnerRegistry.model_validate(raw)
+        registry = PartnerRegistry.model_validate(raw)
     except ValidationError as exc:
         problems = []
         for err in exc.errors():
@@ -100,3 +108,20 @@ def load_partners(path: str | Path | None = None) -> PartnerRegistry:
             where = ".".join(str(p) for p in loc) or "recipients"
             problems.append(f"{where}: {err['msg']}")
         raise PartnerRegistryError(file, "; ".join(problems)) from None
+    if known_datasets is not None:
+        _check_datasets(file, registry, known_datasets)
+    return registry
+
+
+def _check_datasets(file: Path, registry: PartnerRegistry, known: Collection[str]) -> None:
+    """Every allowed dataset of every recipient must be a dataset the run produces."""
+    known_names = frozenset(known)
+    unknown = [
+        f"recipient {r.id!r}: allowed_datasets names unknown dataset {name!r}"
+        for r in registry.recipients
+        for name in r.allowed_datasets
+        if name not in known_names
+    ]
+    if unknown:
+        known_text = ", ".join(sorted(known_names)) or "none"
+        raise PartnerRegistryError(file, "; ".join(unknown) + f" (known: {known_text})")

@@ -10,6 +10,10 @@ Every candidate dataset is validated against the strictest requirement that appl
 
 Microdata: k-anonymity on the QIs, l-diversity (and t-closeness) on the sensitive column when
 configured, and the direct-identifier scan on every column (``released_microdata`` suite).
+Every row is checked, including rows whose QIs are all ``*`` (no suppression marker): the
+pipeline removes suppressed records before it writes a candidate, so any row left is released.
+(``anonrelease validate`` keeps the suite's ``*`` marker for ARX-style files with suppressed
+rows.)
 Tables: minimum cell count on the count column and the direct-identifier scan
 (``released_tables``). An empty dataset is a profile failure, never a silent pass.
 All validations share one GX context, so ``docs_dir`` gets one Data Docs site for the run.
@@ -130,6 +134,9 @@ def _parameters(
         "qi": list(candidate.qi or profile.quasi_identifiers),
         "k": req.k,
         "sensitive": _sensitive(candidate, profile),
+        # The pipeline removed suppressed records before writing the candidate: a row whose
+        # every QI is ``*`` is a released record and must be in the k/l/t checks.
+        "suppression_marker": None,
     }
     if req.l is not None:
         params.update({"l": req.l, "l_variant": profile.l_variant, "c": profile.c})

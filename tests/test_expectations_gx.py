@@ -117,6 +117,12 @@ CASES: list[tuple[str, dict[str, Any], pd.DataFrame, pd.DataFrame]] = [
         pd.DataFrame({"d": ["1899-12-31", "2026-11-26"]}),
     ),
     (
+        "expect_column_values_to_be_iso_timestamps",
+        {"column": "t"},
+        pd.DataFrame({"t": ["2026-11-24T23:30:00+09:00", "2026-11-24T14:30:00Z", None]}),
+        pd.DataFrame({"t": ["2026-11-24T25:00:00+09:00", "24/11/2026 10:00", "x"]}),
+    ),
+    (
         "expect_column_values_to_be_numbers_between",
         {"column": "s", "min_value": 1, "max_value": 5, "integer": True},
         pd.DataFrame({"s": ["1", "5", None]}),
@@ -148,6 +154,28 @@ def test_expectation_passes_good_and_fails_bad(
     (failure,) = ko.failures
     assert failure.expectation == etype
     assert failure.unexpected_count and failure.unexpected_count > 0
+
+
+def test_without_suppression_marker_all_star_rows_are_a_class(validator: Validator) -> None:
+    # L1: a row generalized to "*" on every QI is a released record when nothing is suppressed
+    params = {"qi": QI, "k": 3, "sensitive": "course", "l": 2}
+    assert validator.run(GOOD_MICRO, suite="released_microdata", parameters=params).success
+    outcome = validator.run(
+        GOOD_MICRO,
+        suite="released_microdata",
+        parameters={**params, "suppression_marker": None},
+    )
+    failed = {f.expectation: f.detail for f in outcome.failures}
+    assert set(failed) == {"expect_table_to_be_k_anonymous", "expect_table_to_be_l_diverse"}
+    assert "smallest class 1" in failed["expect_table_to_be_k_anonymous"]
+    details = validator.last_results[0].result["details"]
+    assert details["n_suppressed"] == 0 and details["n_classes"] == 3
+    # fully generalized data is checked, not passed vacuously: one class of 4, l = 1
+    stars = _microdata([("*", "*", ["facial", "facial", "facial", "facial"])])
+    outcome = validator.run(
+        stars, suite="released_microdata", parameters={**params, "suppression_marker": None}
+    )
+    assert [f.expectation for f in outcome.failures] == ["expect_table_to_be_l_diverse"]
 
 
 def test_k_anonymity_reports_counts_and_excludes_suppressed(validator: Validator) -> None:
@@ -335,6 +363,45 @@ def test_suites_are_parametrized_at_run_time() -> None:
     raw = load_suite("raw_customers", parameters={"run_date": RUN_DATE})
     between = [e for e in raw.expectations if e["kwargs"].get("column") == "birth_date"]
     assert any(e["kwargs"].get("max_value") == "2026-11-25" for e in between)
+
+
+def test_date_parameter_shifted_by_years_and_bad_references(tmp_path: Path) -> None:
+    shifted = {"$PARAMETER": "run_date", "years_before": 120}
+    suite = _suite(
+        tmp_path,
+        [
+            {
+                "type": "expect_column_values_to_be_iso_dates_between",
+                "kwargs": {"column": "d", "min_value": shifted},
+            }
+        ],
+    )
+    (entry,) = load_suite(suite, parameters={"run_date": RUN_DATE}).expectations
+    assert entry["kwargs"]["min_value"] == "1906-11-25"
+    (entry,) = load_suite(suite, parameters={"run_date": "2026-11-25T09:00:00+09:00"}).expectations
+    assert entry["kwargs"]["min_value"] == "1906-11-25"
+    with pytest.raises(SuiteConfigError, match="'run_date' is not set"):
+        load_suite(suite)
+    with pytest.raises(SuiteConfigError, match="not a date"):
+        load_suite(suite, parameters={"run_date": "yesterday"})
+    shifted["years_before"] = "many"
+    with pytest.raises(SuiteConfigError, match="whole number"):
+        load_suite(
+            _suite(tmp_path, [{"type": "x", "kwargs": {"min_value": shifted}}]),
+            parameters={"run_date": RUN_DATE},
+        )
+    bad_ref = tmp_path / "ref.json"
+    for ref in (
+        {"column": "p", "context_key": "k", "extract": "^[0-9]{3}"},
+        {"column": "p", "context_key": "k", "extract": "(["},
+        {"column": "p", "context_key": "k", "colour": "red"},
+    ):
+        bad_ref.write_text(
+            json.dumps({"name": "r", "meta": {"anonrelease": {"references": [ref]}}}),
+            encoding="utf-8",
+        )
+        with pytest.raises(SuiteConfigError):
+            load_suite(bad_ref)
 
 
 def test_released_tables_runs_magnitude_rules_when_configured(validator: Validator) -> None:

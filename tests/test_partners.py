@@ -84,3 +84,28 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
         load_partners(_write(tmp_path, "recipients: [\n"))
     with pytest.raises(PartnerRegistryError, match="mapping"):
         load_partners(_write(tmp_path, "- a\n- b\n"))
+
+
+def test_allowed_datasets_must_be_known_when_given(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD)
+    assert load_partners(path, known_datasets={"table", "microdata", "other"}).ids() == (
+        "partner-a",
+        "sponsor-b",
+    )
+    assert load_partners(path).ids() == ("partner-a", "sponsor-b")  # no names: not checked
+    typo = _write(tmp_path, GOOD.replace("allowed_datasets: [table]", "allowed_datasets: [tabel]"))
+    with pytest.raises(PartnerRegistryError) as err:
+        load_partners(typo, known_datasets=("table", "microdata"))
+    message = str(err.value)
+    assert str(typo) in message
+    assert "'sponsor-b'" in message and "'tabel'" in message
+    assert "'partner-a'" not in message
+    assert err.value.path == typo
+    with pytest.raises(PartnerRegistryError, match="'microdata'"):
+        load_partners(path, known_datasets=["table"])
+
+
+def test_shipped_registry_names_only_the_pipelines_datasets() -> None:
+    from pipeline.release_datasets import COUNT_TABLE, MICRODATA
+
+    assert load_partners(known_datasets={COUNT_TABLE, MICRODATA}).ids()

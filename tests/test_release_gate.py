@@ -45,12 +45,14 @@ PARTNERS = PartnerRegistry(
 )
 
 
-def _microdata(class_size: int) -> pd.DataFrame:
+def _microdata(class_size: int, *, star_rows: int = 0) -> pd.DataFrame:
+    """Three classes of ``class_size``; ``star_rows`` rows generalized to ``*`` on every QI
+    (released records: the pipeline removes suppressed ones before the gate)."""
     rows = []
     for age, gender in [("20-29", "F"), ("30-39", "M"), ("40-49", "F")]:
         courses = ["facial", "body"] * class_size
         rows += [(age, gender, c) for c in courses[:class_size]]
-    rows.append(("*", "*", "nail"))  # a suppressed record: not a class of 1
+    rows += [("*", "*", ["nail", "body"][i % 2]) for i in range(star_rows)]
     return pd.DataFrame(rows, columns=["age", "gender", "course"])
 
 
@@ -107,6 +109,23 @@ def test_profile_failure_blocks_everyone(tmp_path: Path) -> None:
     assert set(decision.blocked) == set(PARTNERS.ids())
     assert all(r == (PROFILE_FAILED,) for r in decision.blocked.values())
     assert decision.docs_index is None
+
+
+def test_rows_generalized_to_star_are_checked_not_skipped(tmp_path: Path) -> None:
+    # L1: one all-"*" row is a released class of 1, not a suppressed record
+    candidates = _candidates(tmp_path, _microdata(12, star_rows=1), _table([15, 40]))
+    decision = evaluate_release(candidates, profile=PROFILE, partners=PARTNERS)
+    assert decision.allowed == {}
+    assert any(
+        f.startswith(MICRO) and "expect_table_to_be_k_anonymous" in f and "smallest class 1" in f
+        for f in decision.profile_failures
+    )
+    # a "*" class as large as k passes: it is one class among the others
+    candidates = _candidates(tmp_path, _microdata(12, star_rows=10), _table([15, 40]))
+    decision = evaluate_release(candidates, profile=PROFILE, partners=PARTNERS)
+    assert decision.profile_failures == ()
+    assert decision.allowed["partner-k10"] == (MICRO, TABLE)
+    assert "smallest class 10" in decision.blocked["partner-k20"][0]
 
 
 @pytest.mark.parametrize("problem", ["identifier", "empty", "missing_file", "missing_column"])
