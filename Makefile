@@ -18,7 +18,6 @@ export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export GX_ANALYTICS_ENABLED := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
-export PYTHONHASHSEED := 0
 
 .PHONY: bootstrap demo test lint format airflow-db clean
 

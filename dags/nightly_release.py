@@ -37,7 +37,9 @@ def _run(step: str) -> str:
     from pipeline.run_steps import final_errors, run_step
 
     context = get_current_context()
-    ctx = context_for_logical_date(context["logical_date"])
+    # Runs triggered without a logical date (Airflow 3 allows it) fall back to run_after.
+    when = context.get("logical_date") or context["dag_run"].run_after
+    ctx = context_for_logical_date(when)
     try:
         run_step(ctx, step)
     except final_errors() as exc:

@@ -55,11 +55,20 @@ def check_source(engine: sa.Engine) -> None:
             raise ExtractError(f"source table {table!r} lacks column(s): {', '.join(missing)}")
 
 
+def _text(value: object) -> str | None:
+    """A value as the text the raw suites read; booleans as 0/1 whatever the database."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
 def _as_text(values: list[object]) -> pa.Array:
-    return pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    return pa.array([_text(v) for v in values], type=pa.string())
 
 
-def extract_table(engine: sa.Engine, table: str, out: Path) -> TableSnapshot:
+def extract_table(conn: sa.Connection, table: str, out: Path) -> TableSnapshot:
     """Stream one table, ordered by its key, to Parquet in bounded memory."""
     columns = list(SOURCE_TABLES[table])
     schema = pa.schema([(c, pa.string()) for c in columns])
@@ -68,7 +77,7 @@ def extract_table(engine: sa.Engine, table: str, out: Path) -> TableSnapshot:
     query = sa.select(*source.c).order_by(source.c[PRIMARY_KEYS[table]])
     rows = 0
     tmp = out.with_suffix(".parquet.tmp")
-    with engine.connect() as conn, pq.ParquetWriter(tmp, schema) as writer:
+    with pq.ParquetWriter(tmp, schema) as writer:
         result = conn.execution_options(stream_results=True).execute(query)
         while chunk := result.fetchmany(CHUNK_ROWS):
             arrays = [_as_text([r[i] for r in chunk]) for i in range(len(columns))]
@@ -83,7 +92,14 @@ def extract_all(source_url: str, out_dir: Path) -> list[TableSnapshot]:
     engine = _engine(source_url)
     try:
         check_source(engine)
-        return [extract_table(engine, t, out_dir / f"{t}.parquet") for t in SOURCE_TABLES]
+        # One transaction for all tables: on PostgreSQL a repeatable-read snapshot, so rows
+        # written while extract runs cannot make the tables disagree with each other.
+        isolation = "REPEATABLE READ" if engine.dialect.name == "postgresql" else None
+        with engine.connect() as conn:
+            if isolation:
+                conn = conn.execution_options(isolation_level=isolation)
+            with conn.begin():
+                return [extract_table(conn, t, out_dir / f"{t}.parquet") for t in SOURCE_TABLES]
     except sa.exc.OperationalError as exc:
         raise ExtractError(f"cannot read source database: {exc.orig}") from exc
     finally:

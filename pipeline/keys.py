@@ -1,7 +1,7 @@
 """Where the HMAC key comes from. Never from the repository.
 
 Order: ``ANONRELEASE_HMAC_KEY`` (hex), ``ANONRELEASE_HMAC_KEY_FILE`` (a file holding hex),
-the Airflow Variable ``anonrelease_hmac_key`` (when running under Airflow), and only in
+the Airflow Variable ``anonrelease_hmac_secret`` (when running under Airflow), and only in
 demo mode a throwaway key generated into a file outside the repository.
 """
 
@@ -16,7 +16,8 @@ from pipeline.config import REPO_ROOT
 
 log = logging.getLogger(__name__)
 
-AIRFLOW_VARIABLE = "anonrelease_hmac_key"
+# "secret" in the name makes Airflow mask the value wherever it would be shown.
+AIRFLOW_VARIABLE = "anonrelease_hmac_secret"
 DEMO_KEY_FILE = Path.home() / ".local" / "state" / "anonrelease" / "demo-hmac.key"
 
 

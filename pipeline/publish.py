@@ -76,6 +76,17 @@ def withdraw(release_root: str, recipient: str, run_id: str) -> bool:
     return False
 
 
+def withdraw_run(release_root: str, run_id: str) -> list[str]:
+    """Remove every recipient's folder for this run; return what was removed (sorted)."""
+    fs, base = fsspec.core.url_to_fs(release_root.rstrip("/"))
+    if not fs.exists(base):
+        return []
+    folders = sorted(p for p in fs.glob(f"{base}/*/{run_id}") if fs.isdir(p))
+    for folder in folders:
+        fs.rm(folder, recursive=True)
+    return folders
+
+
 def publish_release(
     *,
     release_root: str,

@@ -4,15 +4,20 @@
   generalized by the optimal search under the privacy profile; suppressed records are not
   released. Rows are sorted by value so their order says nothing about the source order.
 - ``customers_by_region_age_gender_course``: distinct customers per region x 5-year age band
-  x gender x course, with cells under the minimum count suppressed. One version is built for
-  all recipients, at the strictest minimum among them: different versions for different
-  partners could be subtracted from each other to reveal the small cells.
+  x gender x course, every cell of that product written, cells under the minimum count
+  suppressed. One version is built for all recipients, at the strictest minimum among them:
+  different versions for different partners could be subtracted to reveal the small cells.
+
+The gate records the sha256 of every file it checked; publish refuses any file whose bytes
+differ, so nothing the gate did not see can be published.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +25,20 @@ import pandas as pd
 
 from pipeline import audit
 from pipeline.config import DATA_DIR
+from pipeline.partners import PartnerRegistry, load_partners
+from pipeline.privacy_profile import models_for
+from pipeline.publish import publish_release, withdraw
+from pipeline.release_gate import CandidateDataset, evaluate_release
 from pipeline.run_context import RunContext
+from pipeline.source_schema import COURSE_CATEGORIES
+from transforms.anonymize import anonymize
+from transforms.hierarchy import Hierarchy, find_hierarchies
+from transforms.tables import count_distinct_table
 
 HIERARCHY_DIR = DATA_DIR / "hierarchies"
 MICRODATA = "customers_microdata"
 COUNT_TABLE = "customers_by_region_age_gender_course"
+DATASETS = (COUNT_TABLE, MICRODATA)
 AGE_BAND_LEVEL = 1  # 5-year bands
 REGION_LEVEL = 2  # postal prefix -> prefecture -> region
 
@@ -46,45 +60,53 @@ class ReleaseBlocked(Exception):
         self.reasons = tuple(reasons)
 
 
-def _hierarchies(columns: tuple[str, ...]):
-    from transforms.hierarchy import find_hierarchies
+def hierarchies(columns: Sequence[str]) -> dict[str, Hierarchy]:
+    """The shipped ARX hierarchies for ``columns`` (data/hierarchies/)."""
+    return find_hierarchies(HIERARCHY_DIR, columns=tuple(columns))
 
-    return find_hierarchies(HIERARCHY_DIR, columns=columns)
+
+def _partners(ctx: RunContext) -> PartnerRegistry:
+    return load_partners(ctx.config.partners, known_datasets=DATASETS)
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def anonymize_customers(ctx: RunContext) -> dict[str, Any]:
     """Run the optimal search on the de-identified customer profile."""
-    from pipeline.privacy_profile import models_for
-    from transforms.anonymize import anonymize
-
     profile = ctx.config.profile
     customers = pd.read_parquet(ctx.run_dir / "deidentified" / "customers.parquet")
     qi = profile.quasi_identifiers
-    data = customers.astype({c: "str" for c in qi})
     started = time.perf_counter()
     result = anonymize(
-        data,
+        customers.astype({c: "str" for c in qi}),
         qi=qi,
-        hierarchies=_hierarchies(qi),
+        hierarchies=hierarchies(qi),
         models=models_for(profile),
         suppression_limit=profile.suppression_limit,
         metric=profile.metric,
     )
     seconds = time.perf_counter() - started
     if result.transformation is None:
-        raise ReleaseBlocked(
-            [
-                f"no generalization satisfies the profile within the suppression limit "
-                f"{profile.suppression_limit:.1%}"
-            ]
+        reason = (
+            "no generalization satisfies the profile within the suppression limit "
+            f"{profile.suppression_limit:.1%}"
         )
-    released = result.data[~result.suppressed_mask]
+        audit.record(
+            ctx.config.workdir, run_id=ctx.run_id, event="release.blocked", reasons=[reason]
+        )
+        raise ReleaseBlocked([reason])
+    kept = ~result.suppressed_mask
     columns = [*qi, *([profile.sensitive] if profile.sensitive else [])]
-    released = released[columns].sort_values(columns, kind="stable").reset_index(drop=True)
+    # Sort on the original values (numeric age, not text) so the order is natural and
+    # independent of the source order.
+    order = customers.loc[kept, columns].sort_values(columns, kind="stable").index
+    released = result.data.loc[order, columns].reset_index(drop=True)
     released.to_parquet(ctx.zone("anonymized") / "customers.parquet", index=False)
     return {
         "transformation": {c: int(result.transformation[c]) for c in qi},
@@ -99,35 +121,29 @@ def anonymize_customers(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _table_min_count(ctx: RunContext) -> int:
-    from pipeline.partners import load_partners
-
-    registry = load_partners(ctx.config.partners)
-    mins = [r.min_cell_count for r in registry.recipients if COUNT_TABLE in r.allowed_datasets]
-    return max([ctx.config.profile.min_cell_count, *mins])
-
-
 def build_candidates(ctx: RunContext) -> dict[str, Any]:
     """Write every releasable dataset as a CSV candidate for the gate."""
-    from transforms.tables import count_distinct_table
-
     candidates = ctx.zone("candidates")
-    hierarchies = _hierarchies(("age", "postal_code"))
+    trees = hierarchies(("age", "gender", "postal_code"))
     customers = pd.read_parquet(ctx.run_dir / "deidentified" / "customers.parquet")
     usage = pd.read_parquet(ctx.run_dir / "deidentified" / "usage.parquet")
     cells = customers[["pseudonym", "gender"]].assign(
-        region=hierarchies["postal_code"].generalize(
+        region=trees["postal_code"].generalize(
             customers["postal_code"].astype("str"), level=REGION_LEVEL
         ),
-        age_band=hierarchies["age"].generalize(
-            customers["age"].astype("str"), level=AGE_BAND_LEVEL
-        ),
+        age_band=trees["age"].generalize(customers["age"].astype("str"), level=AGE_BAND_LEVEL),
     )
     joined = usage[["pseudonym", "course_category"]].merge(cells, on="pseudonym", how="inner")
-    min_count = _table_min_count(ctx)
+    recipients = _partners(ctx).allowed(COUNT_TABLE)
+    min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
     table = count_distinct_table(
         joined,
-        by=["region", "age_band", "gender", "course_category"],
+        domains={
+            "region": _labels(trees["postal_code"], REGION_LEVEL),
+            "age_band": _labels(trees["age"], AGE_BAND_LEVEL),
+            "gender": list(trees["gender"].leaves),
+            "course_category": list(COURSE_CATEGORIES),
+        },
         unit="pseudonym",
         count_name="customers",
         min_count=min_count,
@@ -142,9 +158,12 @@ def build_candidates(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _candidate_list(ctx: RunContext):
-    from pipeline.release_gate import CandidateDataset
+def _labels(tree: Hierarchy, level: int) -> list[str]:
+    """A level's labels in hierarchy order, each once."""
+    return list(dict.fromkeys(row[level] for row in tree.levels))
 
+
+def _candidate_list(ctx: RunContext) -> list[CandidateDataset]:
     profile = ctx.config.profile
     folder = ctx.run_dir / "candidates"
     return [
@@ -166,19 +185,26 @@ def _candidate_list(ctx: RunContext):
 
 def gate(ctx: RunContext) -> dict[str, Any]:
     """Decide who may receive what; persist the decision; raise when the profile fails."""
-    from pipeline.partners import load_partners
-    from pipeline.release_gate import evaluate_release
-
+    candidates = _candidate_list(ctx)
+    checked = {c.name: _sha256(c.path) for c in candidates}
     decision = evaluate_release(
-        _candidate_list(ctx),
+        candidates,
         profile=ctx.config.profile,
-        partners=load_partners(ctx.config.partners),
+        partners=_partners(ctx),
         docs_dir=ctx.zone("docs"),
     )
-    report = decision.to_json()
+    report = decision.to_json() | {"sha256": checked}
     (ctx.run_dir / "reports" / "release_decision.json").write_text(
         json.dumps(report, indent=2, sort_keys=True, default=str) + "\n"
     )
+    if decision.profile_failures:
+        audit.record(
+            ctx.config.workdir,
+            run_id=ctx.run_id,
+            event="release.blocked",
+            reasons=list(decision.profile_failures),
+        )
+        raise ReleaseBlocked(list(decision.profile_failures))
     for recipient, reasons in sorted(decision.blocked.items()):
         audit.record(
             ctx.config.workdir,
@@ -187,46 +213,36 @@ def gate(ctx: RunContext) -> dict[str, Any]:
             recipient=recipient,
             reasons=list(reasons),
         )
-    if decision.profile_failures:
-        from pipeline.publish import withdraw
-
-        for recipient in load_partners(ctx.config.partners).ids():
-            withdraw(ctx.config.release_root, recipient, ctx.run_id)
-        audit.record(
-            ctx.config.workdir,
-            run_id=ctx.run_id,
-            event="release.blocked",
-            reasons=list(decision.profile_failures),
-        )
-        raise ReleaseBlocked(list(decision.profile_failures))
     return report
 
 
 def publish_allowed(ctx: RunContext) -> dict[str, Any]:
-    """Publish the allowed datasets; withdraw any earlier files of blocked recipients."""
-    from pipeline.publish import publish_release, withdraw
-
+    """Withdraw blocked recipients, then publish the allowed datasets checked by the gate."""
     decision = json.loads((ctx.run_dir / "reports" / "release_decision.json").read_text())
     if decision.get("profile_failures"):
         raise ReleaseBlocked(decision["profile_failures"])
     root = ctx.config.release_root
+    allowed = {r: d for r, d in decision["allowed"].items() if d}
+    withdrawn = [
+        r for r in sorted(set(_partners(ctx).ids()) - set(allowed)) if withdraw(root, r, ctx.run_id)
+    ]
+    changed = [
+        name
+        for name, digest in sorted(decision["sha256"].items())
+        if _sha256(ctx.run_dir / "candidates" / f"{name}.csv") != digest
+    ]
+    if changed:
+        raise ReleaseBlocked([f"{name}: changed after the gate checked it" for name in changed])
     profile = ctx.config.profile.model_dump(mode="json")
     published: dict[str, Any] = {}
-    for recipient, datasets in sorted(decision["allowed"].items()):
-        if not datasets:
-            continue
+    for recipient, datasets in sorted(allowed.items()):
         files = {f"{d}.csv": ctx.run_dir / "candidates" / f"{d}.csv" for d in datasets}
         release = publish_release(
             release_root=root, recipient=recipient, run_id=ctx.run_id, files=files, profile=profile
         )
         published[recipient] = {"folder": release.folder, "files": list(release.files)}
-    withdrawn = [r for r in sorted(decision["blocked"]) if withdraw(root, r, ctx.run_id)]
     report = {"published": published, "blocked": decision["blocked"], "withdrawn": withdrawn}
     if decision["blocked"]:
         ctx.write_report("publish", report)
         raise RecipientsBlocked(decision["blocked"])
     return report
-
-
-def candidate_path(ctx: RunContext, name: str) -> Path:
-    return ctx.run_dir / "candidates" / f"{name}.csv"

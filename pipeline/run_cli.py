@@ -39,25 +39,27 @@ def run(
     """Run every step of the nightly release in process, without the scheduler."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from pipeline.run_steps import final_errors, run_step
+    from pipeline.run_steps import final_errors, run_all
     from pipeline.steps import STEPS
     from pipeline.summary import render_summary
 
     ctx = _context(date.fromisoformat(run_date), out, workdir)
     columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    failure: Exception | None = None
     with Progress(*columns, console=console, transient=True) as progress:
         bar = progress.add_task("release", total=len(STEPS))
-        for step in STEPS:
-            progress.update(bar, description=f"[bold]{step}")
-            try:
-                run_step(ctx, step)
-            except final_errors() as exc:
-                progress.stop()
-                render_summary(ctx, console=console)
-                console.print(f"[red]run failed at {step}:[/red] {exc}")
-                raise typer.Exit(1) from exc
-            progress.advance(bar)
-    render_summary(ctx, console=console)
+
+        def on_step(step: str) -> None:
+            progress.update(bar, description=f"[bold]{step}", completed=STEPS.index(step))
+
+        try:
+            run_all(ctx, on_step=on_step)
+        except final_errors() as exc:
+            failure = exc
+    render_summary(ctx.pinned(), console=console)
+    if failure is not None:
+        console.print(f"[red]run failed:[/red] {failure}")
+        raise typer.Exit(1) from failure
 
 
 def summary(

@@ -1,9 +1,15 @@
 """Where one run's files live. Every output is keyed by the run date, so a rerun overwrites
-its own files and nothing else (idempotent), and two runs never share a file."""
+its own files and nothing else (idempotent), and two runs never share a file.
+
+A run pins its configuration: extract copies the release config and the partner registry
+into the run folder, and every later step reads them from there, so a config edited while a
+night is running (or between retries) cannot mix two privacy profiles in one release.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,6 +27,14 @@ ZONES = (
     "reports",
     "docs",
 )
+PINNED_CONFIG = "config.json"
+PINNED_PARTNERS = "partners.yaml"
+
+
+class UnknownZoneError(ValueError):
+    def __init__(self, zone: str) -> None:
+        super().__init__(f"unknown zone {zone!r}; expected one of {ZONES}")
+        self.zone = zone
 
 
 @dataclass(frozen=True)
@@ -41,10 +55,33 @@ class RunContext:
     def zone(self, name: str) -> Path:
         """A run's folder for one stage (created on first use)."""
         if name not in ZONES:
-            raise ValueError(f"unknown zone {name!r}; expected one of {ZONES}")
+            raise UnknownZoneError(name)
         path = self.run_dir / name
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    def reset(self) -> None:
+        """Remove everything an earlier attempt of this run left in the work folder."""
+        if self.run_dir.exists():
+            shutil.rmtree(self.run_dir)
+        self.run_dir.mkdir(parents=True)
+
+    def pin(self) -> RunContext:
+        """Copy the config and partner registry into the run folder; return the pinned run."""
+        partners = self.run_dir / PINNED_PARTNERS
+        partners.write_bytes(Path(self.config.partners).read_bytes())
+        pinned = self.config.model_copy(update={"partners": partners})
+        (self.run_dir / PINNED_CONFIG).write_text(pinned.model_dump_json(indent=2) + "\n")
+        return RunContext(run_date=self.run_date, config=pinned)
+
+    def pinned(self) -> RunContext:
+        """This run with the config pinned at extract (unchanged if nothing is pinned yet)."""
+        path = self.run_dir / PINNED_CONFIG
+        if not path.exists():
+            return self
+        return RunContext(
+            run_date=self.run_date, config=ReleaseConfig.model_validate_json(path.read_text())
+        )
 
     def write_report(self, step: str, report: dict[str, Any]) -> Path:
         """Persist a step's counts for the run summary and the audit trail."""

@@ -14,21 +14,30 @@ def final_errors() -> tuple[type[Exception], ...]:
     from pipeline.config import ConfigError
     from pipeline.extract import ExtractError
     from pipeline.keys import MissingKeyError
+    from pipeline.partners import PartnerRegistryError
     from pipeline.release_datasets import RecipientsBlocked, ReleaseBlocked
+    from transforms.hierarchy import HierarchyError
+    from transforms.pseudonymize import WeakKeyError
 
     return (
         ConfigError,
         ExtractError,
+        HierarchyError,
         MissingKeyError,
-        ReleaseBlocked,
+        PartnerRegistryError,
         RecipientsBlocked,
+        ReleaseBlocked,
+        WeakKeyError,
         steps.QuarantineThresholdExceeded,
+        steps.UnreadableRequestError,
     )
 
 
 def run_step(ctx: RunContext, name: str) -> dict[str, Any]:
     """Run one step by name, recording a failure in the audit log before re-raising."""
     step: Callable[[RunContext], dict[str, Any]] = getattr(steps, name)
+    if name != "extract":
+        ctx = ctx.pinned()
     audit.record(ctx.config.workdir, run_id=ctx.run_id, event=f"{name}.started")
     try:
         return step(ctx)

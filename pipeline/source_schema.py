@@ -95,24 +95,5 @@ SOURCE_TABLES: dict[str, dict[str, ColumnKind]] = {
 
 PRIMARY_KEYS: dict[str, str] = {table: next(iter(cols)) for table, cols in SOURCE_TABLES.items()}
 
-# Columns that name, locate or contact a person: dropped before anything leaves the raw zone.
-DIRECT_IDENTIFIERS: dict[str, tuple[str, ...]] = {
-    "customers": (
-        "family_name",
-        "given_name",
-        "family_name_kana",
-        "given_name_kana",
-        "street_address",
-        "phone",
-        "email",
-        "city",
-    ),
-    "questionnaire_responses": ("comment",),
-    "mail_subscriptions": ("email",),
-    "web_access_log": ("client_hash", "user_agent"),
-}
-
-# Columns that columns customers may ask to correct (customer_requests.field).
-CORRECTABLE_FIELDS: frozenset[str] = frozenset(
-    {"gender", "birth_date", "postal_code", "prefecture"}
-)
+# The salon's menu: the course categories a table reports (every category, used or not).
+COURSE_CATEGORIES: tuple[str, ...] = ("body", "bridal", "eyelash", "facial", "hair_removal", "nail")

@@ -10,11 +10,27 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipeline import audit
+from pipeline.extract import extract_all
+from pipeline.keys import load_hmac_key
+from pipeline.publish import withdraw_run
+from pipeline.release_datasets import (
+    anonymize_customers,
+    build_candidates,
+    gate,
+    hierarchies,
+    publish_allowed,
+)
 from pipeline.run_context import RunContext
 from pipeline.source_schema import SOURCE_TABLES
+from pipeline.validate_raw import validate_table
+from transforms.customer_requests import UNREADABLE_CONSENT, UNREADABLE_REQUEST
+from transforms.customer_requests import apply_customer_requests as apply_requests
+from transforms.deidentify import deidentify as deidentify_tables
+from transforms.web_totals import daily_visit_totals
 
 STEPS = (
     "extract",
@@ -32,6 +48,7 @@ RAW_SUITES = {
     "service_usage": "raw_usage",
     "questionnaire_responses": "raw_questionnaires",
     "customer_requests": "raw_requests",
+    "consents": "raw_consents",
 }
 # Tables whose rows belong to a customer: validated against the clean customers.
 CUSTOMER_OWNED = (
@@ -42,6 +59,15 @@ CUSTOMER_OWNED = (
     "consents",
     "customer_requests",
 )
+# Rows dated after the run date are not yet in scope for that night (a backfill or a rerun
+# of an old night sees newer rows in today's snapshot): excluded and counted, not quarantined.
+SCOPE_DATES = {
+    "customers": "registered_on",
+    "service_usage": "visit_date",
+    "questionnaire_responses": "answered_on",
+}
+# Quasi-identifiers that tables and the engine generalize through the shipped hierarchies.
+HIERARCHY_COLUMNS = ("age", "gender", "postal_code")
 
 
 class QuarantineThresholdExceeded(Exception):
@@ -53,6 +79,15 @@ class QuarantineThresholdExceeded(Exception):
             f"{threshold:.1%}; fix the source or raise quarantine_threshold"
         )
         self.table, self.rejected, self.total, self.threshold = table, rejected, total, threshold
+
+
+class UnreadableRequestError(Exception):
+    """A quarantined request or consent row has no readable customer id: we cannot tell whom
+    to exclude, so nothing may be released."""
+
+    def __init__(self, table: str, rows: int) -> None:
+        super().__init__(f"{table}: {rows} quarantined row(s) without a readable customer_id")
+        self.table, self.rows = table, rows
 
 
 def _read(ctx: RunContext, zone: str, name: str) -> pd.DataFrame:
@@ -70,46 +105,80 @@ def _finish(ctx: RunContext, step: str, report: dict[str, Any]) -> dict[str, Any
 
 
 def extract(ctx: RunContext) -> dict[str, Any]:
-    """Snapshot every source table as text Parquet."""
-    from pipeline.extract import extract_all
+    """Start the run afresh, pin its config, and snapshot every source table as text.
 
+    Whatever an earlier attempt of this run published is withdrawn first: if this attempt
+    fails anywhere, nothing half-checked or stale stays published for the night.
+    """
+    withdrawn = withdraw_run(ctx.config.release_root, ctx.run_id)
+    for folder in withdrawn:
+        audit.record(
+            ctx.config.workdir, run_id=ctx.run_id, event="release.withdrawn", folder=folder
+        )
+    ctx.reset()
+    ctx = ctx.pin()
     snapshots = extract_all(ctx.config.source_url, ctx.zone("raw"))
-    return _finish(ctx, "extract", {"rows_read": {s.table: s.rows for s in snapshots}})
+    report = {"rows_read": {s.table: s.rows for s in snapshots}, "withdrawn": withdrawn}
+    return _finish(ctx, "extract", report)
 
 
 def validate_raw(ctx: RunContext) -> dict[str, Any]:
-    """Quarantine rows that break the raw suites or do not parse; in = clean + quarantined."""
-    from pipeline.validate_raw import validate_table
+    """Quarantine rows that break the raw suites or do not parse.
 
+    Per table: in = clean + quarantined + out_of_scope (dated after the run date).
+    """
+    prefixes = np.asarray(sorted(hierarchies(("postal_code",))["postal_code"].leaves))
     tables: dict[str, dict[str, int]] = {}
     customer_ids = None
     for table in ("customers", *[t for t in SOURCE_TABLES if t != "customers"]):
-        context = {"run_date": ctx.run_date}
+        context: dict[str, object] = {"run_date": ctx.run_date}
+        if table == "customers":
+            context["postal_prefixes"] = prefixes
         if table in CUSTOMER_OWNED:
             context["customer_ids"] = customer_ids
-        counts, clean = validate_table(ctx, table, suite=RAW_SUITES.get(table), context=context)
+        counts, clean = validate_table(
+            ctx,
+            table,
+            suite=RAW_SUITES.get(table),
+            context=context,
+            scope_column=SCOPE_DATES.get(table),
+        )
         if table == "customers":
             customer_ids = clean["customer_id"].to_numpy()
         tables[table] = counts
     report = {"tables": tables}
-    _finish(ctx, "validate_raw", report)
     threshold = ctx.config.quarantine_threshold
     for table, c in tables.items():
         if c["in"] and c["quarantined"] / c["in"] > threshold:
+            ctx.write_report("validate_raw", report)
             raise QuarantineThresholdExceeded(table, c["quarantined"], c["in"], threshold)
-    return report
+    return _finish(ctx, "validate_raw", report)
+
+
+def _unreadable(ctx: RunContext) -> pd.DataFrame:
+    """Customers whose request or consent rows were quarantined (they will be excluded)."""
+    frames = []
+    for table, reason in (
+        ("customer_requests", UNREADABLE_REQUEST),
+        ("consents", UNREADABLE_CONSENT),
+    ):
+        rejected = _read(ctx, "quarantine", table)
+        ids = pd.to_numeric(rejected["customer_id"], errors="coerce")
+        if ids.isna().any():
+            raise UnreadableRequestError(table, int(ids.isna().sum()))
+        frames.append(pd.DataFrame({"customer_id": ids.astype("int64"), "reason": reason}))
+    return pd.concat(frames, ignore_index=True)
 
 
 def apply_customer_requests(ctx: RunContext) -> dict[str, Any]:
-    """Remove deleted and opted-out customers (and all their rows); apply corrections."""
-    from transforms.customer_requests import apply_customer_requests as apply
-
+    """Remove deleted, opted-out and unreadable customers (and all their rows); correct."""
     customers = _read(ctx, "clean", "customers")
-    outcome = apply(
+    outcome = apply_requests(
         customers,
         requests=_read(ctx, "clean", "customer_requests"),
         consents=_read(ctx, "clean", "consents"),
         run_date=ctx.run_date,
+        unreadable=_unreadable(ctx),
     )
     excluded_ids = outcome.excluded["customer_id"]
     rows_excluded = {"customers": len(customers) - len(outcome.customers)}
@@ -119,43 +188,76 @@ def apply_customer_requests(ctx: RunContext) -> dict[str, Any]:
         drop = df["customer_id"].isin(excluded_ids)
         rows_excluded[table] = int(drop.sum())
         _write(ctx, "clean", f"{table}_current", df[~drop].reset_index(drop=True))
-    if len(outcome.corrections_rejected):
-        outcome.corrections_rejected.to_parquet(
-            ctx.zone("quarantine") / "customer_requests_corrections.parquet", index=False
-        )
+    _write(ctx, "quarantine", "customer_requests_corrections", outcome.corrections_rejected)
     report = {
         "customers_excluded": outcome.excluded["reason"].value_counts().sort_index().to_dict(),
         "rows_excluded": rows_excluded,
         "corrections_applied": outcome.corrections_applied,
         "corrections_rejected": len(outcome.corrections_rejected),
+        "corrections_superseded": outcome.corrections_superseded,
+        "corrections_of_excluded_customers": outcome.corrections_not_applied,
     }
     return _finish(ctx, "apply_customer_requests", report)
 
 
-def deidentify(ctx: RunContext) -> dict[str, Any]:
-    """Drop direct identifiers, pseudonymize ids with the keyed HMAC, derive ages."""
-    from pipeline.keys import load_hmac_key
-    from transforms.deidentify import deidentify as run_deidentify
-    from transforms.web_totals import daily_visit_totals
+def _unmapped(customers: pd.DataFrame, ctx: RunContext) -> pd.Series:
+    """Why a customer's quasi-identifier is not a leaf of its hierarchy ("" when all are)."""
+    trees = hierarchies(HIERARCHY_COLUMNS)
+    reasons = pd.Series("", index=customers.index, dtype="string")
+    for column in HIERARCHY_COLUMNS:
+        leaves = set(trees[column].leaves)
+        outside = ~customers[column].astype("string").isin(leaves).fillna(False)
+        reasons = reasons.mask(outside, reasons + f"{column}: outside its hierarchy; ")
+    return reasons.str.rstrip("; ")
 
+
+def deidentify(ctx: RunContext) -> dict[str, Any]:
+    """Drop direct identifiers, pseudonymize ids with the keyed HMAC, derive ages.
+
+    A customer whose derived quasi-identifiers fall outside the shipped hierarchies (an age
+    over 120 after a correction, an unassigned postal prefix) is quarantined with all their
+    rows, so one odd value cannot stop the night.
+    """
     key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
-    out = run_deidentify(
+    out = deidentify_tables(
         _read(ctx, "clean", "customers_current"),
         usage=_read(ctx, "clean", "service_usage_current"),
         questionnaires=_read(ctx, "clean", "questionnaire_responses_current"),
         key=key,
         run_date=ctx.run_date,
     )
-    _write(ctx, "deidentified", "customers", out.customers)
-    _write(ctx, "deidentified", "usage", out.usage)
-    _write(ctx, "deidentified", "questionnaires", out.questionnaires)
+    reasons = _unmapped(out.customers, ctx)
+    bad = (reasons != "").to_numpy()
+    bad_tokens = out.customers.loc[bad, "pseudonym"]
+    _write(
+        ctx,
+        "quarantine",
+        "customers_outside_hierarchies",
+        pd.DataFrame({"pseudonym": bad_tokens.to_numpy(), "_reason": reasons[bad].to_numpy()}),
+    )
+    customers = out.customers[~bad].reset_index(drop=True)
+    usage_bad = out.usage["pseudonym"].isin(bad_tokens)
+    answers_bad = out.questionnaires["pseudonym"].isin(bad_tokens)
+    _write(ctx, "deidentified", "customers", customers)
+    _write(ctx, "deidentified", "usage", out.usage[~usage_bad].reset_index(drop=True))
+    _write(
+        ctx,
+        "deidentified",
+        "questionnaires",
+        out.questionnaires[~answers_bad].reset_index(drop=True),
+    )
     visits = daily_visit_totals(_read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
     _write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
     report = {
         "rows": {
-            "customers": len(out.customers),
-            "usage": len(out.usage),
-            "questionnaires": len(out.questionnaires),
+            "customers": len(customers),
+            "usage": int((~usage_bad).sum()),
+            "questionnaires": int((~answers_bad).sum()),
+        },
+        "quarantined_outside_hierarchies": {
+            "customers": int(bad.sum()),
+            "usage": int(usage_bad.sum()),
+            "questionnaires": int(answers_bad.sum()),
         },
         "web_page_views": int(visits["page_views"].sum()),
     }
@@ -164,22 +266,16 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
 
 def anonymize(ctx: RunContext) -> dict[str, Any]:
     """Optimal generalization of the customer profile under the configured privacy profile."""
-    from pipeline.release_datasets import anonymize_customers
-
     return _finish(ctx, "anonymize", anonymize_customers(ctx))
 
 
 def build_tables(ctx: RunContext) -> dict[str, Any]:
     """Statistical tables and the released microdata, as candidate files for the gate."""
-    from pipeline.release_datasets import build_candidates
-
     return _finish(ctx, "build_tables", build_candidates(ctx))
 
 
 def validate_release(ctx: RunContext) -> dict[str, Any]:
     """Check every candidate against the profile and each recipient's minimum; fail closed."""
-    from pipeline.release_datasets import gate
-
     report = gate(ctx)
     _finish(ctx, "validate_release", report)
     return report
@@ -187,6 +283,4 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
 
 def publish(ctx: RunContext) -> dict[str, Any]:
     """Publish only what the gate allowed, per recipient, with a manifest written last."""
-    from pipeline.release_datasets import publish_allowed
-
     return _finish(ctx, "publish", publish_allowed(ctx))

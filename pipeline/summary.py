@@ -65,39 +65,42 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
 
 
 def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
-    """Per table: rows read = quarantined + excluded + suppressed + out, with the 'out' named."""
+    """Per table: rows read = quarantined + excluded + suppressed + out, with the 'out' named.
+
+    Out-of-scope rows (dated after the run date) count as excluded; rows of customers whose
+    quasi-identifiers fall outside the hierarchies count as quarantined. For customers,
+    'out' is the number of rows actually written to the released microdata.
+    """
     raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
     requests = ctx.read_report("apply_customer_requests")
-    deidentified = (ctx.read_report("deidentify") or {}).get("rows", {})
+    deidentify = ctx.read_report("deidentify") or {}
     anonymized = ctx.read_report("anonymize")
-    if not (raw and requests and deidentified):
+    built = ctx.read_report("build_tables")
+    if not (raw and requests and deidentify):
         return []
-    excluded = requests["rows_excluded"]
+    outside = deidentify.get("quarantined_outside_hierarchies", {})
     rows = []
-    for table, out_key in (
-        ("customers", "customers"),
-        ("service_usage", "usage"),
-        ("questionnaire_responses", "questionnaires"),
+    for table, key, out_is in (
+        ("customers", "customers", "de-identified customers"),
+        ("service_usage", "usage", "de-identified rows used for tables"),
+        ("questionnaire_responses", "questionnaires", "de-identified rows (internal only)"),
     ):
         counts = raw[table]
-        row = {
+        row: dict[str, object] = {
             "table": table,
             "read": counts["in"],
-            "quarantined": counts["quarantined"],
-            "excluded": excluded.get(table, 0),
+            "quarantined": counts["quarantined"] + outside.get(key, 0),
+            "excluded": requests["rows_excluded"].get(table, 0) + counts.get("out_of_scope", 0),
             "suppressed": 0,
-            "out": deidentified[out_key],
-            "out_is": "de-identified rows used for tables",
+            "out": deidentify["rows"][key],
+            "out_is": out_is,
         }
-        if table == "customers" and anonymized:
+        if table == "customers" and anonymized and built:
             row["suppressed"] = anonymized["suppressed"]
-            row["out"] = deidentified[out_key] - anonymized["suppressed"]
+            row["out"] = built["datasets"]["customers_microdata"]
             row["out_is"] = "records in the released microdata"
-        if table == "questionnaire_responses":
-            row["out_is"] = "de-identified rows (internal; not released yet)"
-        row["reconciles"] = row["read"] == (
-            row["quarantined"] + row["excluded"] + row["suppressed"] + row["out"]
-        )
+        parts = ("quarantined", "excluded", "suppressed", "out")
+        row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[arg-type]
         rows.append(row)
     return rows
 

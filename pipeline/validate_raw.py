@@ -1,5 +1,8 @@
-"""validate_raw for one table: raw suite (row-level), then typed parsing; every rejected row
-lands in the quarantine file with its reasons, and in = clean + quarantined always holds."""
+"""validate_raw for one table: scope, raw suite (row-level), then typed parsing.
+
+Every rejected row lands in the quarantine file with its reasons; rows dated after the run
+date are out of scope for that night. in = clean + quarantined + out_of_scope always holds.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,15 @@ import pandas as pd
 
 from pipeline.run_context import RunContext
 from pipeline.source_schema import SOURCE_TABLES
-from transforms.parse import REASON_COLUMN, ROW_COLUMN, parse_columns
+from transforms.parse import REASON_COLUMN, ROW_COLUMN, dated_after, parse_columns
+
+
+class CountsDoNotReconcile(Exception):
+    """A table's rows in differ from clean + quarantined + out of scope: a bug, never data."""
+
+    def __init__(self, table: str, counts: Mapping[str, int]) -> None:
+        super().__init__(f"{table}: counts do not reconcile: {dict(counts)}")
+        self.table, self.counts = table, dict(counts)
 
 
 def _suite_rejects(
@@ -25,13 +36,24 @@ def _suite_rejects(
 
 
 def validate_table(
-    ctx: RunContext, table: str, *, suite: str | None, context: Mapping[str, object]
+    ctx: RunContext,
+    table: str,
+    *,
+    suite: str | None,
+    context: Mapping[str, object],
+    scope_column: str | None = None,
 ) -> tuple[dict[str, int], pd.DataFrame]:
     """Validate, parse and split one raw snapshot; returns counts and the clean typed rows."""
     raw = pd.read_parquet(ctx.run_dir / "raw" / f"{table}.parquet")
-    suite_clean, suite_rejected = _suite_rejects(raw, suite=suite, table=table, context=context)
-    # Positions in the suite's clean frame map back to positions in the raw snapshot.
-    kept_rows = np.setdiff1d(np.arange(len(raw)), suite_rejected[ROW_COLUMN].to_numpy())
+    in_scope = np.arange(len(raw))
+    if scope_column is not None:
+        later = dated_after(raw[scope_column], ctx.run_date).to_numpy()
+        in_scope = in_scope[~later]
+    scoped = raw.iloc[in_scope].reset_index(drop=True)
+    suite_clean, suite_rejected = _suite_rejects(scoped, suite=suite, table=table, context=context)
+    # Positions in each later frame map back to positions in the raw snapshot.
+    suite_rejected[ROW_COLUMN] = in_scope[suite_rejected[ROW_COLUMN].to_numpy()]
+    kept_rows = np.setdiff1d(in_scope, suite_rejected[ROW_COLUMN].to_numpy())
     typed, parse_rejected = parse_columns(
         suite_clean.reset_index(drop=True), schema=SOURCE_TABLES[table]
     )
@@ -43,7 +65,12 @@ def validate_table(
     )
     typed.to_parquet(ctx.zone("clean") / f"{table}.parquet", index=False)
     quarantined.to_parquet(ctx.zone("quarantine") / f"{table}.parquet", index=False)
-    counts = {"in": len(raw), "clean": len(typed), "quarantined": len(quarantined)}
-    if counts["in"] != counts["clean"] + counts["quarantined"]:
-        raise AssertionError(f"{table}: counts do not reconcile: {counts}")
+    counts = {
+        "in": len(raw),
+        "clean": len(typed),
+        "quarantined": len(quarantined),
+        "out_of_scope": len(raw) - len(in_scope),
+    }
+    if counts["in"] != counts["clean"] + counts["quarantined"] + counts["out_of_scope"]:
+        raise CountsDoNotReconcile(table, counts)
     return counts, typed

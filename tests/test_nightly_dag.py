@@ -221,3 +221,27 @@ def test_quarantine_above_threshold_fails_the_run(tmp_path, monkeypatch) -> None
     rejected = pd.read_parquet(quarantine)
     assert len(rejected) > 0 and rejected["_reason"].str.len().gt(0).all()
     assert not (tmp_path / "releases").exists()
+
+
+def test_a_failed_rerun_leaves_nothing_of_the_earlier_attempt_published(
+    source, tmp_path, monkeypatch
+) -> None:
+    from pipeline.config import load_config
+    from pipeline.release_datasets import ReleaseBlocked
+    from pipeline.run_context import RunContext
+    from pipeline.run_steps import run_all
+
+    _environment(monkeypatch, tmp_path, source, None)
+    run_all(RunContext(run_date=RUN_DATE, config=load_config()))
+    assert list((tmp_path / "releases").glob("*/2026-11-24/manifest.json"))
+
+    config = yaml.safe_load((REPO / "data" / "config" / "release.yaml").read_text())
+    config["profile"]["k"] = 100_000
+    path = tmp_path / "release.yaml"
+    path.write_text(yaml.safe_dump(config))
+    with pytest.raises(ReleaseBlocked):
+        run_all(RunContext(run_date=RUN_DATE, config=load_config(path)))
+    assert list((tmp_path / "releases").glob("*/2026-11-24")) == []
+    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    assert [e["event"] for e in events].count("release.withdrawn") == 3
+    assert any(e["event"] == "release.blocked" for e in events)

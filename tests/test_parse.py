@@ -42,3 +42,23 @@ def test_non_integral_numbers_are_rejected() -> None:
     clean, rejected = parse_columns(raw, schema={"id": "int"})
     assert rejected[ROW_COLUMN].tolist() == [0]
     assert clean["id"].tolist() == [2]
+
+
+def test_naive_timestamps_are_local_time_and_offsets_are_kept() -> None:
+    raw = pd.DataFrame(
+        {"at": ["2026-11-24T23:30:00", "2026-11-24T23:30:00+00:00", "2026-11-24 08:00"]},
+        dtype="string",
+    )
+    clean, rejected = parse_columns(raw, schema={"at": "timestamp"})
+    assert rejected.empty
+    local = clean["at"].dt.tz_convert("Asia/Tokyo").dt.strftime("%Y-%m-%d %H:%M").tolist()
+    assert local == ["2026-11-24 23:30", "2026-11-25 08:30", "2026-11-24 08:00"]
+
+
+def test_only_well_formed_later_dates_are_after_the_run_date() -> None:
+    from datetime import date
+
+    from transforms.parse import dated_after
+
+    values = pd.Series(["2026-11-24", "2026-11-25", "昭和60年", None, "2026-13-45"])
+    assert dated_after(values, date(2026, 11, 24)).tolist() == [False, True, False, False, True]

@@ -65,3 +65,16 @@ def test_publish_to_an_fsspec_url(tmp_path: Path) -> None:
         release_root=root, recipient="p", run_id="r", files=_files(tmp_path), profile={}
     )
     assert verify_release(release.folder)["run"] == "r"
+
+
+def test_withdraw_run_removes_every_recipient_folder_of_that_run_only(tmp_path: Path) -> None:
+    from pipeline.publish import withdraw_run
+
+    root = str(tmp_path / "releases")
+    files = _files(tmp_path)
+    for recipient, run in (("a", "r1"), ("b", "r1"), ("a", "r2")):
+        publish_release(release_root=root, recipient=recipient, run_id=run, files=files, profile={})
+    removed = withdraw_run(root, "r1")
+    assert [Path(p).parent.name for p in removed] == ["a", "b"]
+    assert sorted(p.name for p in (tmp_path / "releases").glob("*/*")) == ["r2"]
+    assert withdraw_run(str(tmp_path / "nothing-here"), "r1") == []

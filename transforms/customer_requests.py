@@ -1,48 +1,103 @@
 """Honour what customers asked for before anything is derived from their data.
 
 Deletion requests and withdrawn consent to statistical use remove a customer from the run;
-corrections replace the stored value. Both are applied as of the run date, so a rerun of an
-old night gives the same result however many requests arrived since.
+corrections replace the stored value. Every request in the snapshot is honoured, whatever the
+run date: a rerun of an old night published today must respect today's deletions. Fail
+closed: a customer whose request or consent record could not be read is excluded too, since
+we cannot prove they did not ask to be left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
 STATISTICS_PURPOSE = "statistics"
-CORRECTABLE = ("gender", "birth_date", "postal_code")
+# The customer fields a correction request may change (the raw_requests suite uses the same).
+CORRECTABLE: tuple[str, ...] = ("gender", "birth_date", "postal_code")
+GENDERS = ("F", "M", "X")
+MAX_AGE_YEARS = 120
+
+# Exclusion reasons, strongest first: a customer excluded for several is reported once.
+DELETION = "deletion_request"
+WITHDRAWN = "statistics_consent_withdrawn"
+UNREADABLE_REQUEST = "request_unreadable"
+UNREADABLE_CONSENT = "consent_unreadable"
+REASONS = (DELETION, WITHDRAWN, UNREADABLE_REQUEST, UNREADABLE_CONSENT)
 
 
 @dataclass(frozen=True)
 class RequestOutcome:
-    """Customers after requests, who was excluded and why, and what was corrected."""
+    """Customers after requests, who was excluded and why, and what became of corrections."""
 
     customers: pd.DataFrame
     excluded: pd.DataFrame  # customer_id, reason
     corrections_applied: int
-    corrections_rejected: pd.DataFrame  # request rows whose new value is invalid, with _reason
+    corrections_rejected: pd.DataFrame  # the latest correction per field when invalid, + _reason
+    corrections_superseded: int  # older corrections of the same field
+    corrections_not_applied: int  # corrections of customers excluded from the run
 
 
-def _latest(frame: pd.DataFrame, /, *, by: str, order: list[str]) -> pd.DataFrame:
-    return frame.sort_values([by, *order], kind="stable").drop_duplicates(by, keep="last")
+def _latest(frame: pd.DataFrame, /, *, by: list[str], order: list[str]) -> pd.DataFrame:
+    return frame.sort_values([*by, *order], kind="stable").drop_duplicates(by, keep="last")
 
 
-def _valid_corrections(corrections: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
-    value = corrections["new_value"].astype("string")
+def correction_problems(corrections: pd.DataFrame, /, *, run_date: date) -> pd.Series:
+    """Why each correction cannot be applied ("" when it can); names the field, not the value."""
     field = corrections["field"].astype("string")
-    ok = pd.Series(False, index=corrections.index)
-    ok |= (field == "gender") & value.isin(["F", "M", "X"])
-    ok |= (field == "postal_code") & value.str.fullmatch(r"\d{3}-\d{4}").fillna(False)
-    parsed = pd.to_datetime(value, format="%Y-%m-%d", errors="coerce")
-    ok |= (field == "birth_date") & parsed.notna()
-    reason = pd.Series("", index=corrections.index, dtype="string")
-    reason = reason.mask(~field.isin(CORRECTABLE), "field: not a correctable field")
-    reason = reason.mask(field.isin(CORRECTABLE) & ~ok, "new_value: not valid for its field")
-    return corrections[ok.to_numpy()], reason[~ok.to_numpy()]
+    value = corrections["new_value"].astype("string")
+    correctable = field.isin(CORRECTABLE).fillna(False)
+    born = pd.to_datetime(value, format="%Y-%m-%d", errors="coerce")
+    earliest = pd.Timestamp(run_date) - pd.DateOffset(years=MAX_AGE_YEARS)
+    ok = (
+        ((field == "gender") & value.isin(GENDERS))
+        | ((field == "postal_code") & value.str.fullmatch(r"\d{3}-\d{4}"))
+        | ((field == "birth_date") & born.between(earliest, pd.Timestamp(run_date)))
+    ).fillna(False)
+    problems = pd.Series("", index=corrections.index, dtype="string")
+    problems = problems.mask(~correctable, "field: not a correctable field")
+    return problems.mask(correctable & ~ok, "new_value: not valid for its field")
+
+
+def _exclusions(
+    customers: pd.DataFrame,
+    requests: pd.DataFrame,
+    consents: pd.DataFrame,
+    unreadable: pd.DataFrame,
+) -> pd.DataFrame:
+    deleted = requests.loc[requests["request_type"] == "deletion", "customer_id"]
+    statistics = consents[consents["purpose"] == STATISTICS_PURPOSE]
+    broken = statistics["granted"].isna() | statistics["recorded_at"].isna()
+    latest = _latest(statistics[~broken], by=["customer_id"], order=["recorded_at", "consent_id"])
+    withdrawn = latest.loc[~latest["granted"].astype(bool), "customer_id"]
+    untyped = requests.loc[requests["request_type"].isna(), "customer_id"]
+    candidates = pd.concat(
+        [
+            pd.DataFrame({"customer_id": deleted, "reason": DELETION}),
+            pd.DataFrame({"customer_id": withdrawn, "reason": WITHDRAWN}),
+            pd.DataFrame({"customer_id": untyped, "reason": UNREADABLE_REQUEST}),
+            pd.DataFrame({"customer_id": statistics.loc[broken, "customer_id"]}).assign(
+                reason=UNREADABLE_CONSENT
+            ),
+            unreadable[["customer_id", "reason"]],
+        ],
+        ignore_index=True,
+    )
+    candidates = candidates[candidates["customer_id"].isin(customers["customer_id"])]
+    rank = candidates["reason"].map({r: i for i, r in enumerate(REASONS)})
+    strongest = (
+        candidates.assign(_rank=rank)
+        .sort_values(["customer_id", "_rank"], kind="stable")
+        .drop_duplicates("customer_id")
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(strongest["customer_id"].to_numpy(), dtype="Int64"),
+            "reason": strongest["reason"].to_numpy(),
+        }
+    ).reset_index(drop=True)
 
 
 def apply_customer_requests(
@@ -52,61 +107,46 @@ def apply_customer_requests(
     requests: pd.DataFrame,
     consents: pd.DataFrame,
     run_date: date,
+    unreadable: pd.DataFrame | None = None,
 ) -> RequestOutcome:
-    """Apply deletions, statistics opt-outs and corrections made on or before ``run_date``.
+    """Apply every deletion, statistics opt-out and correction in the snapshot.
 
-    A customer with no statistics consent record stays in: releasing statistics that cannot
-    identify anyone is a stated purpose of the policy; an explicit withdrawal is honoured.
+    ``unreadable`` (customer_id, reason) lists customers whose request or consent rows were
+    quarantined: they are excluded. A customer with no statistics consent record stays in:
+    releasing statistics that cannot identify anyone is a stated purpose of the policy; an
+    explicit withdrawal is honoured. For each customer and field only the latest correction
+    counts; if it is invalid it is rejected and no older value is applied instead.
     """
-    cutoff = pd.Timestamp(run_date)
-    requests = requests[requests["requested_on"] <= cutoff]
-
-    deletions = requests.loc[requests["request_type"] == "deletion", "customer_id"]
-    latest_consent = _latest(
-        consents[
-            (consents["purpose"] == STATISTICS_PURPOSE)
-            & (consents["recorded_at"].dt.tz_convert("Asia/Tokyo").dt.date <= run_date)
-        ],
-        by="customer_id",
-        order=["recorded_at", "consent_id"],
-    )
-    withdrawn = latest_consent.loc[~latest_consent["granted"].astype(bool), "customer_id"]
-
-    known = set(customers["customer_id"].tolist())
-    deleted_ids = sorted(set(deletions.tolist()) & known)
-    withdrawn_ids = sorted((set(withdrawn.tolist()) & known) - set(deleted_ids))
-    excluded = pd.DataFrame(
-        {
-            "customer_id": pd.array(deleted_ids + withdrawn_ids, dtype="Int64"),
-            "reason": ["deletion_request"] * len(deleted_ids)
-            + ["statistics_consent_withdrawn"] * len(withdrawn_ids),
-        }
-    )
-
+    if unreadable is None:
+        unreadable = pd.DataFrame({"customer_id": [], "reason": []})
+    excluded = _exclusions(customers, requests, consents, unreadable)
     kept = customers[~customers["customer_id"].isin(excluded["customer_id"])].copy()
+
     corrections = requests[requests["request_type"] == "correction"]
-    valid, rejected_reason = _valid_corrections(corrections)
-    valid = valid[valid["customer_id"].isin(kept["customer_id"])]
+    for_kept = corrections["customer_id"].isin(kept["customer_id"])
     latest = _latest(
-        valid.assign(_key=valid["customer_id"].astype("string") + "|" + valid["field"]),
-        by="_key",
+        corrections[for_kept].assign(_field=corrections["field"].fillna("")),
+        by=["customer_id", "_field"],
         order=["requested_on", "request_id"],
-    )
+    ).drop(columns="_field")
+    problems = correction_problems(latest, run_date=run_date)
+    valid = latest[(problems == "").to_numpy()]
     applied = 0
-    for field, group in latest.groupby("field", sort=True):
-        updates: Mapping[int, str] = dict(
-            zip(group["customer_id"], group["new_value"], strict=True)
-        )
+    for field, group in valid.groupby("field", sort=True):
+        updates = dict(zip(group["customer_id"], group["new_value"], strict=True))
         mask = kept["customer_id"].isin(list(updates))
         new = kept.loc[mask, "customer_id"].map(updates)
         if field == "birth_date":
             new = pd.to_datetime(new, format="%Y-%m-%d").astype(kept["birth_date"].dtype)
         kept.loc[mask, field] = new.to_numpy()
         applied += int(mask.sum())
-    rejected = corrections.loc[rejected_reason.index].assign(_reason=rejected_reason.to_numpy())
+    rejected = latest[(problems != "").to_numpy()]
+    rejected = rejected.assign(_reason=problems[problems != ""].to_numpy())
     return RequestOutcome(
         customers=kept.reset_index(drop=True),
         excluded=excluded,
         corrections_applied=applied,
         corrections_rejected=rejected.reset_index(drop=True),
+        corrections_superseded=int(for_kept.sum()) - len(latest),
+        corrections_not_applied=int((~for_kept).sum()),
     )

@@ -4,6 +4,7 @@ field and the rule it broke (never the value itself), so nothing is silently dro
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Literal
 
 import numpy as np
@@ -22,7 +23,21 @@ _RULES: dict[str, str] = {
 }
 
 
-def _parse(values: pd.Series, kind: ColumnKind) -> pd.Series:
+ISO_DATE = r"\d{4}-\d{2}-\d{2}"
+NAIVE_TIMESTAMP = r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?"
+
+
+def dated_after(values: pd.Series, day: date, /) -> pd.Series:
+    """True where a value is a well-formed ISO date later than ``day``.
+
+    Malformed text is never "after": it stays in scope so that validation quarantines it.
+    """
+    text = values.astype("string")
+    well_formed = text.str.fullmatch(ISO_DATE).fillna(False)
+    return well_formed & (text > day.isoformat()).fillna(False)
+
+
+def _parse(values: pd.Series, kind: ColumnKind, naive_offset: str) -> pd.Series:
     if kind == "str":
         return values.astype("string")
     if kind == "int":
@@ -32,7 +47,11 @@ def _parse(values: pd.Series, kind: ColumnKind) -> pd.Series:
     if kind == "date":
         return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
     if kind == "timestamp":
-        return pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        # The operational database writes local (JST) times; one without an offset is local.
+        text = values.astype("string")
+        naive = text.str.fullmatch(NAIVE_TIMESTAMP).fillna(False)
+        text = text.mask(naive, text + naive_offset)
+        return pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     if kind == "bool":
         lowered = values.astype("string").str.strip().str.lower()
         mapping = {"1": True, "0": False, "true": True, "false": False}
@@ -41,19 +60,20 @@ def _parse(values: pd.Series, kind: ColumnKind) -> pd.Series:
 
 
 def parse_columns(
-    df: pd.DataFrame, /, *, schema: Mapping[str, ColumnKind]
+    df: pd.DataFrame, /, *, schema: Mapping[str, ColumnKind], naive_offset: str = "+09:00"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Convert text columns to their kinds; return (typed clean rows, rejected raw rows).
 
     A value that is present but does not parse rejects its row; a missing value stays missing
-    (whether it may be missing is the raw suites' question). Rejected rows keep their raw text
+    (whether it may be missing is the raw suites' question). A timestamp without an offset is
+    read in ``naive_offset`` (the source's local time). Rejected rows keep their raw text
     plus ``_row`` (position in the input) and ``_reason`` naming each failing field and rule.
     """
     typed: dict[str, pd.Series] = {}
     reasons = pd.Series("", index=df.index, dtype="string")
     for column, kind in schema.items():
         raw = df[column]
-        parsed = _parse(raw, kind)
+        parsed = _parse(raw, kind, naive_offset)
         failed = raw.notna() & parsed.isna()
         if kind == "str":
             failed = pd.Series(False, index=df.index)
