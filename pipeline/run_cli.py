@@ -9,12 +9,13 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from pipeline.run_context import RunContext
+
 console = Console()
 
 
-def _context(run_date: date, out: Path | None, workdir: Path | None):
+def _context(run_date: date, out: Path | None, workdir: Path | None) -> RunContext:
     from pipeline.config import load_config
-    from pipeline.run_context import RunContext
 
     config = load_config()
     updates = {}

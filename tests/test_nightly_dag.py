@@ -109,6 +109,25 @@ def test_no_personal_value_of_the_source_reaches_any_published_byte(nightly, sou
     assert leaked == []
 
 
+def test_no_personal_value_reaches_audit_reports_docs_or_quarantine_reasons(
+    nightly, source
+) -> None:
+    root, _ = nightly
+    warehouse = root / "warehouse"
+    texts = [p.read_text(encoding="utf-8") for p in warehouse.glob("audit/*.jsonl")]
+    texts += [p.read_text(encoding="utf-8") for p in warehouse.glob("2026-11-24/reports/*.json")]
+    texts += [
+        p.read_text(encoding="utf-8", errors="ignore") for p in warehouse.rglob("docs/**/*.html")
+    ]
+    for path in warehouse.glob("2026-11-24/quarantine/*.parquet"):
+        frame = pd.read_parquet(path)
+        if "_reason" in frame.columns:
+            texts.append("\n".join(frame["_reason"].astype(str)))
+    assert len(texts) > 10
+    blob = "\n".join(texts)
+    assert [v for v in _personal_values(source) if v in blob] == []
+
+
 def test_counts_reconcile_in_the_run_reports(nightly) -> None:
     import json
 
@@ -137,14 +156,33 @@ def test_summary_reconciles_every_table(nightly, monkeypatch) -> None:
     assert rows[0]["excluded"] > 0 and rows[0]["quarantined"] > 0
 
 
-def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path, monkeypatch) -> None:
-    from pipeline.config import load_config
-    from pipeline.run_context import RunContext
-    from pipeline.run_steps import run_all
-
+def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path) -> None:
+    """`anonrelease run` in another process, cwd and hash seed gives the DAG's bytes."""
     root, _ = nightly
-    _environment(monkeypatch, tmp_path, source, None)
-    run_all(RunContext(run_date=RUN_DATE, config=load_config()))
+    env = os.environ.copy()
+    env.update(
+        ANONRELEASE_SOURCE_URL=source,
+        ANONRELEASE_HMAC_KEY="5a" * 32,
+        PYTHONHASHSEED="12345",
+    )
+    cli = Path(sys.executable).parent / "anonrelease"
+    subprocess.run(
+        [
+            str(cli),
+            "run",
+            "--date",
+            "2026-11-24",
+            "--out",
+            str(tmp_path / "releases"),
+            "--workdir",
+            str(tmp_path / "warehouse"),
+        ],
+        check=True,
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=600,
+    )
     assert _published_files(tmp_path / "releases") == _published_files(root / "releases")
 
 
