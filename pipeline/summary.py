@@ -28,7 +28,8 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
         for reason, n in requests["customers_excluded"].items():
             table.add_row(f"customers: {reason}", str(n))
         for name, n in requests["rows_excluded"].items():
-            table.add_row(f"rows of excluded customers: {name}", str(n))
+            if name != "customers":
+                table.add_row(f"their rows in {name}", str(n))
         table.add_row("corrections applied", str(requests["corrections_applied"]))
         table.add_row("corrections rejected (quarantined)", str(requests["corrections_rejected"]))
         console.print(table)
@@ -116,15 +117,12 @@ def _render_reconciliation(ctx: RunContext, console: Console) -> None:
         "excluded",
         "suppressed",
         "out",
-        "out is",
         "ok",
         title="Reconciliation: read = quarantined + excluded + suppressed + out",
     )
     for r in rows:
-        table.add_row(
-            str(r["table"]),
-            *(str(r[k]) for k in ("read", "quarantined", "excluded", "suppressed", "out")),
-            str(r["out_is"]),
-            "yes" if r["reconciles"] else "[red]NO[/red]",
-        )
+        counts = (str(r[k]) for k in ("read", "quarantined", "excluded", "suppressed", "out"))
+        table.add_row(str(r["table"]), *counts, "yes" if r["reconciles"] else "[red]NO[/red]")
     console.print(table)
+    for r in rows:
+        console.print(f"  out of {r['table']}: {r['out_is']}")
