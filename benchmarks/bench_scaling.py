@@ -14,7 +14,8 @@ written next to the data. Sensitive: salary-class. Models: 5-anonymity and disti
 Checker stages (the same public functions ``check_privacy`` is built from):
 encode = factorize each QI and the sensitive column; count = mixed-radix class key,
 factorize it, per-class sizes and sensitive histograms (``class_stats``);
-check = ``report_from_stats``. ``check_privacy`` end-to-end is timed on its own as well.
+check = ``report_from_stats``. ``check_privacy`` end-to-end is timed on its own as well;
+stages and end-to-end alternate twice and the best of each is kept.
 Search stages: ``encode_table``, ``search``, ``apply_transformation``.
 
     python benchmarks/bench_scaling.py run [--scales 1 10 100] [--qis 5 9 12] [--no-search]
@@ -106,31 +107,44 @@ def worker_check(scale: int, n_qi: int) -> None:
     after_load = h.rss_mb()
     models = _models()
 
-    t0 = time.perf_counter()
-    codes = [pd.factorize(df[c], use_na_sentinel=False) for c in qi]
-    s_codes, s_domain = sensitive_domain(df[h.SENSITIVE], column=h.SENSITIVE)
-    t1 = time.perf_counter()
-    key = np.zeros(len(df), dtype=np.int64)
-    for c, uniques in codes:
-        key = key * max(len(uniques), 1) + c
-    ids, uniq = pd.factorize(key)
-    stats = class_stats(ids, len(uniq), sensitive={h.SENSITIVE: (s_codes, s_domain)})
-    t2 = time.perf_counter()
-    report = report_from_stats(stats, models)
-    t3 = time.perf_counter()
-    total_start = time.perf_counter()
-    again = check_privacy(df, qi=qi, models=models)
-    total = time.perf_counter() - total_start
-    assert again.n_classes == report.n_classes
+    def stages() -> tuple[float, float, float, object]:
+        t0 = time.perf_counter()
+        codes = [pd.factorize(df[c], use_na_sentinel=False) for c in qi]
+        s_codes, s_domain = sensitive_domain(df[h.SENSITIVE], column=h.SENSITIVE)
+        t1 = time.perf_counter()
+        key = np.zeros(len(df), dtype=np.int64)
+        for c, uniques in codes:
+            key = key * max(len(uniques), 1) + c
+        ids, uniq = pd.factorize(key)
+        stats = class_stats(ids, len(uniq), sensitive={h.SENSITIVE: (s_codes, s_domain)})
+        t2 = time.perf_counter()
+        report = report_from_stats(stats, models)
+        t3 = time.perf_counter()
+        return t1 - t0, t2 - t1, t3 - t2, report
+
+    def end_to_end() -> tuple[float, object]:
+        started = time.perf_counter()
+        report = check_privacy(df, qi=qi, models=models)
+        return time.perf_counter() - started, report
+
+    # alternate, twice each, keep the best: the first call in a process pays for page faults
+    runs = [stages(), end_to_end(), stages(), end_to_end()]
+    staged = [r for r in runs if len(r) == 4]
+    encode_s = min(r[0] for r in staged)
+    count_s = min(r[1] for r in staged)
+    check_s = min(r[2] for r in staged)
+    total = min(r[0] for r in runs if len(r) == 2)
+    report = staged[0][3]
+    assert all(r[-1].n_classes == report.n_classes for r in runs)
     h.emit(
         {
             "kind": "check",
             "scale": scale,
             "rows": len(df),
             "qi": n_qi,
-            "encode_s": round(t1 - t0, 4),
-            "count_s": round(t2 - t1, 4),
-            "check_s": round(t3 - t2, 4),
+            "encode_s": round(encode_s, 4),
+            "count_s": round(count_s, 4),
+            "check_s": round(check_s, 4),
             "check_privacy_s": round(total, 4),
             "n_classes": report.n_classes,
             "rss_after_load_mb": round(after_load, 1),

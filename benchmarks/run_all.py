@@ -61,8 +61,8 @@ def render() -> str:
         f"(started {meta.get('started', '?')}, UTC). Every figure below was measured; "
         "nothing is estimated. Each measurement ran in a fresh Python process; *seconds* is "
         "the operation alone (input already loaded), *peak MB* is the process's peak RSS "
-        "including reading the input (`ru_maxrss`), *after load MB* its RSS once the input "
-        "was read.",
+        "(`VmHWM`, including imports and reading the input), *after load MB* its RSS once "
+        "the input was read.",
         "",
         "## Machine and versions",
         "",
@@ -76,6 +76,7 @@ def render() -> str:
         f"- anonypy venv: {meta.get('anonypy_versions')}",
         f"- OPENBLAS_CORETYPE={m.get('openblas_coretype') or '(unset)'} (left as set)",
         f"- command: `{COMMAND}` (options: `{meta.get('argv')}`)",
+        *(f"- re-run afterwards: `{r}`" for r in meta.get("reruns", [])),
         "- the machine is shared with other engineers' work; timings carry that noise",
         "",
     ]
@@ -329,17 +330,25 @@ def main(argv: list[str] | None = None) -> None:
     if not args.render:
         scales = [1, 10] if args.quick else [1, 10, 100]
         only = set(args.only or ["checks", "mondrian", "scaling"])
-        h.save(
-            "meta",
-            {
-                "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M"),
-                "argv": " ".join(sys.argv[1:]) or "(none)",
-                "machine": h.machine(),
-                "ours_versions": _versions(),
-                "pycanon_versions": h.peer_versions("pycanon"),
-                "anonypy_versions": h.peer_versions("anonypy"),
-            },
-        )
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
+        previous = h.load("meta")
+        if args.only and previous:
+            previous.setdefault("reruns", []).append(
+                f"--only {' '.join(sorted(only))}, started {now} UTC"
+            )
+            h.save("meta", previous)
+        else:
+            h.save(
+                "meta",
+                {
+                    "started": now,
+                    "argv": " ".join(sys.argv[1:]) or "(none)",
+                    "machine": h.machine(),
+                    "ours_versions": _versions(),
+                    "pycanon_versions": h.peer_versions("pycanon"),
+                    "anonypy_versions": h.peer_versions("anonypy"),
+                },
+            )
         if "checks" in only:
             bench_checks.run(scales, list(bench_checks.CHECKS))
         if "mondrian" in only:
