@@ -158,8 +158,9 @@ def test_infeasible_and_missing_values_raise_structured_errors():
     with pytest.raises(MondrianInfeasibleError) as err:
         mondrian(df, qi=["age"], models=[KAnonymity(4)], numeric=["age"])
     assert err.value.n_rows == 3
-    with pytest.raises(MondrianInfeasibleError):
+    with pytest.raises(MondrianInfeasibleError) as l_err:
         mondrian(df, qi=["age"], models=[DistinctLDiversity("d", 3)], numeric=["age"])
+    assert l_err.value.model == "DistinctLDiversity(d)"
     with pytest.raises(MissingQIValuesError) as missing:
         mondrian(df.assign(age=[1.0, None, 3.0]), qi=["age"], models=[KAnonymity(1)])
     assert missing.value.column == "age" and missing.value.n_missing == 1

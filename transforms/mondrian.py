@@ -135,7 +135,9 @@ class _CutChecker:
         )
         for model in self.others:
             if model.violating(stats).any():
-                return repr(model)
+                # class name and column only: a model's repr may embed a hierarchy's values
+                column = model.sensitive_column
+                return f"{type(model).__name__}({column})" if column else type(model).__name__
         return None
 
     def first_violated(self, idx: np.ndarray) -> str | None:
