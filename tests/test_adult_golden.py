@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from adult_data import ADULT, read_adult
 
 from transforms.anonymize import SUPPRESSED, anonymize
 from transforms.hierarchy import find_hierarchies
 from transforms.privacy_models import EntropyLDiversity, KAnonymity, check_privacy
 
-ADULT = Path(__file__).parent / "fixtures" / "adult"
-
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    return pd.read_csv(ADULT / "adult.csv", sep=";", dtype=str)
+    return read_adult(dtype=str)
 
 
 @pytest.mark.parametrize(

@@ -7,22 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from adult_data import ADULT, ADULT_COLUMNS
 from typer.testing import CliRunner
 
 from pipeline.cli import app
 
-ADULT = Path(__file__).parent / "fixtures" / "adult"
-ADULT_QI = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-    "salary-class",
-]
+ADULT_QI = ADULT_COLUMNS
 SMALL_LEVELS = ["--k", "3", "--l", "2"]
 runner = CliRunner()
 

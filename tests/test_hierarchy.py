@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from adult_data import ADULT
 
 from transforms.hierarchy import (
     DuplicateLeafError,
@@ -28,7 +29,6 @@ from transforms.hierarchy_builders import (
     postal_code_hierarchy,
 )
 
-ADULT = Path(__file__).parent / "fixtures" / "adult"
 ADULT_HEIGHTS = {
     "sex": 2,
     "age": 5,

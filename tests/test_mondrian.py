@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from adult_data import ADULT, ADULT_QI_8, read_adult
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,17 +26,7 @@ from transforms.privacy_models import (
 )
 from transforms.utility import UnknownColumnError
 
-ADULT = Path(__file__).parent / "fixtures" / "adult"
-ADULT_QI = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+ADULT_QI = ADULT_QI_8
 
 # colour: leaves a..f under two parents, then "*"
 COLOUR = Hierarchy(
@@ -55,7 +45,7 @@ RANGE = re.compile(r"^\[(-?[\d.]+)-(-?[\d.]+)\]$")
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    return pd.read_csv(ADULT / "adult.csv", sep=";")
+    return read_adult()
 
 
 @pytest.fixture(scope="module")

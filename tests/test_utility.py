@@ -4,29 +4,18 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from adult_data import ADULT, ADULT_COLUMNS, read_adult
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from transforms.hierarchy import Hierarchy, find_hierarchies
 from transforms.utility import class_ids, full_domain_loss, ncp_per_attribute
 
-ADULT = Path(__file__).parent / "fixtures" / "adult"
-COLUMNS = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-    "salary-class",
-]
+COLUMNS = ADULT_COLUMNS
 COLOUR = Hierarchy(
     "colour",
     (("a", "ab", "*"), ("b", "ab", "*"), ("c", "cd", "*"), ("d", "cd", "*"), ("e", "e", "*")),
@@ -41,7 +30,7 @@ COLOUR = Hierarchy(
     ],
 )
 def test_entropy_sums_to_arx_golden_loss(levels, loss):
-    df = pd.read_csv(ADULT / "adult.csv", sep=";")
+    df = read_adult()
     hierarchies = find_hierarchies(ADULT, columns=COLUMNS)
     result = full_domain_loss(
         df,
