@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
+    from transforms.anonymize import AnonymizationResult
+    from transforms.hierarchy import Hierarchy
     from transforms.privacy_models import PrivacyModel
 
 EXIT_NOT_MET = 1
@@ -157,6 +160,31 @@ def _risk(
     return risk_before_after(original, released, qi, suppressed_mask)
 
 
+def _information_loss(
+    original: pd.DataFrame,
+    result: AnonymizationResult,
+    qi: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+) -> dict[str, Any]:
+    """Per-attribute loss: entropy share and intensity for a full-domain generalization,
+    normalized certainty penalty (NCP) of the released classes for local recoding."""
+    from transforms.utility import class_ids, full_domain_loss, ncp_per_attribute
+
+    if result.transformation:
+        losses = full_domain_loss(
+            original, qi=qi, hierarchies=hierarchies, transformation=result.transformation
+        )
+        return {col: asdict(loss) for col, loss in losses.items()}
+    kept = ~result.suppressed_mask
+    ncp = ncp_per_attribute(
+        original[kept],
+        qi=qi,
+        classes=class_ids(result.data[kept], qi=qi),
+        hierarchies=hierarchies,
+    )
+    return {col: {"ncp": value} for col, value in ncp.items()}
+
+
 def _prosecutor_risk(
     original: pd.DataFrame,
     released: pd.DataFrame,
@@ -272,6 +300,7 @@ def anonymize_command(
         "risk": _risk(df, result.data, qi, result.suppressed_mask if solved else None)
         if solved
         else {"before": _risk(df, df, qi, None)["before"], "after": None},
+        "information_loss": _information_loss(df, result, qi, found) if solved else None,
     }
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(body, indent=2, default=_json_default), encoding="utf-8")

@@ -66,6 +66,10 @@ def test_anonymize_adult_reproduces_arx_and_writes_report(tmp_path: Path) -> Non
     assert 0 < body["nodes_checked"] < 12960 and body["seconds"] > 0
     assert body["risk"]["after"]["prosecutor_highest"] <= 0.2
     assert body["risk"]["before"]["prosecutor_highest"] == 1.0
+    loss = body["information_loss"]
+    assert list(loss) == ADULT_QI
+    assert sum(a["entropy_bits"] for a in loss.values()) == pytest.approx(body["loss"], rel=1e-9)
+    assert loss["age"]["intensity"] == 0.0 and loss["education"]["intensity"] == 1.0
     released = pd.read_csv(out, dtype="str", keep_default_na=False)
     assert len(released) == 30162 and list(released.columns) == ADULT_QI
     assert (released["sex"] != "Male").all()  # sex generalized to level 1
