@@ -192,6 +192,8 @@ def test_mondrian_method_is_delegated() -> None:
     )
     assert result.transformation == {} and result.min_class_size >= 3
     assert result.data["s"].equals(df["s"])
+    # Reported classes are the distinct released QI combinations, not the partitions.
+    assert result.classes == result.data[["a"]].drop_duplicates().shape[0]
 
 
 def test_chunked_class_histograms_do_not_change_the_optimum(

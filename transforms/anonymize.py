@@ -19,7 +19,7 @@ from transforms.encode import encode_table
 from transforms.hierarchy import Hierarchy
 from transforms.lattice import SearchResult, search
 from transforms.metrics import get_metric
-from transforms.privacy_models import PrivacyModel, PrivacyModelError
+from transforms.privacy_models import PrivacyModel, PrivacyModelError, qi_class_ids
 
 __all__ = ["SUPPRESSED", "AnonymizationResult", "anonymize", "apply_transformation"]
 
@@ -146,24 +146,22 @@ def _mondrian(
     the whole table violates a model), ``loss`` the mean normalized certainty penalty, nothing
     is suppressed and ``nodes_checked`` is 0.
     """
-    try:
-        from transforms.mondrian import MondrianInfeasibleError, mondrian
-    except ImportError:
-        raise NotImplementedError(
-            "method='mondrian' needs transforms.mondrian, which is not available"
-        ) from None
+    from transforms.mondrian import MondrianInfeasibleError, mondrian
+
     no_rows = np.zeros(len(df), dtype=bool)
     try:
         recoded = mondrian(df, qi=qi, models=models, hierarchies=hierarchies)
     except MondrianInfeasibleError:
         return AnonymizationResult(df.copy(), no_rows, None, None, 0, 0, 0, 0)
+    # Two partitions can end with the same labels: the released classes are what counts.
+    ids, n_classes = qi_class_ids(recoded.data, qi=qi)
     return AnonymizationResult(
         data=recoded.data,
         suppressed_mask=no_rows,
         transformation={},
         loss=recoded.ncp,
         suppressed=0,
-        classes=recoded.n_partitions,
-        min_class_size=recoded.min_class_size,
+        classes=n_classes,
+        min_class_size=int(np.bincount(ids).min()) if len(ids) else 0,
         nodes_checked=0,
     )
