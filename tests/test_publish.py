@@ -78,3 +78,23 @@ def test_withdraw_run_removes_every_recipient_folder_of_that_run_only(tmp_path: 
     assert [Path(p).parent.name for p in removed] == ["a", "b"]
     assert sorted(p.name for p in (tmp_path / "releases").glob("*/*")) == ["r2"]
     assert withdraw_run(str(tmp_path / "nothing-here"), "r1") == []
+
+
+def test_verify_command_exit_codes(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    release = publish_release(
+        release_root=str(tmp_path / "releases"),
+        recipient="p",
+        run_id="r",
+        files=_files(tmp_path),
+        profile={},
+    )
+    runner = CliRunner()
+    ok = runner.invoke(app, ["verify", release.folder])
+    assert ok.exit_code == 0 and "2 file(s) match" in ok.output
+    (Path(release.folder) / "a.csv").write_bytes(b"x,y\n")
+    bad = runner.invoke(app, ["verify", release.folder])
+    assert bad.exit_code == 1 and "a.csv: sha256 differs" in bad.output
