@@ -30,6 +30,7 @@ from pipeline.validate_raw import validate_table
 from transforms.customer_requests import UNREADABLE_CONSENT, UNREADABLE_REQUEST
 from transforms.customer_requests import apply_customer_requests as apply_requests
 from transforms.deidentify import deidentify as deidentify_tables
+from transforms.parse import dated_after
 from transforms.web_totals import daily_visit_totals
 
 STEPS = (
@@ -128,6 +129,10 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
     Per table: in = clean + quarantined + out_of_scope (dated after the run date).
     """
     prefixes = np.asarray(sorted(hierarchies(("postal_code",))["postal_code"].leaves))
+    # Rows of customers who registered after the run date are out of scope with them.
+    raw_customers = _read(ctx, "raw", "customers")
+    later = dated_after(raw_customers["registered_on"], ctx.run_date)
+    later_customers = frozenset(raw_customers.loc[later, "customer_id"].dropna())
     tables: dict[str, dict[str, int]] = {}
     customer_ids = None
     for table in ("customers", *[t for t in SOURCE_TABLES if t != "customers"]):
@@ -142,6 +147,7 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
             suite=RAW_SUITES.get(table),
             context=context,
             scope_column=SCOPE_DATES.get(table),
+            out_of_scope_customers=later_customers if table in CUSTOMER_OWNED else frozenset(),
         )
         if table == "customers":
             customer_ids = clean["customer_id"].to_numpy()

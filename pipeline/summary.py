@@ -16,11 +16,15 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
     extract = ctx.read_report("extract") or {}
     raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
     if extract:
-        table = Table("source table", "read", "clean", "quarantined", title="Rows by source")
+        table = Table(
+            "source table", "read", "clean", "quarantined", "out of scope", title="Rows by source"
+        )
         for name, rows in extract["rows_read"].items():
             counts = raw.get(name, {})
             table.add_row(
-                name, str(rows), str(counts.get("clean", "-")), str(counts.get("quarantined", "-"))
+                name,
+                str(rows),
+                *(str(counts.get(k, "-")) for k in ("clean", "quarantined", "out_of_scope")),
             )
         console.print(table)
     if requests := ctx.read_report("apply_customer_requests"):

@@ -42,13 +42,20 @@ def validate_table(
     suite: str | None,
     context: Mapping[str, object],
     scope_column: str | None = None,
+    out_of_scope_customers: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, int], pd.DataFrame]:
-    """Validate, parse and split one raw snapshot; returns counts and the clean typed rows."""
+    """Validate, parse and split one raw snapshot; returns counts and the clean typed rows.
+
+    Rows dated after the run date (``scope_column``) and rows of customers who are out of
+    scope are not validated: they do not belong to this night.
+    """
     raw = pd.read_parquet(ctx.run_dir / "raw" / f"{table}.parquet")
-    in_scope = np.arange(len(raw))
+    later = np.zeros(len(raw), dtype=bool)
     if scope_column is not None:
-        later = dated_after(raw[scope_column], ctx.run_date).to_numpy()
-        in_scope = in_scope[~later]
+        later |= dated_after(raw[scope_column], ctx.run_date).to_numpy()
+    if out_of_scope_customers:
+        later |= raw["customer_id"].isin(out_of_scope_customers).to_numpy()
+    in_scope = np.flatnonzero(~later)
     scoped = raw.iloc[in_scope].reset_index(drop=True)
     suite_clean, suite_rejected = _suite_rejects(scoped, suite=suite, table=table, context=context)
     # Positions in each later frame map back to positions in the raw snapshot.

@@ -283,3 +283,35 @@ def test_a_failed_rerun_leaves_nothing_of_the_earlier_attempt_published(
     events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
     assert [e["event"] for e in events].count("release.withdrawn") == 3
     assert any(e["event"] == "release.blocked" for e in events)
+
+
+def test_an_older_night_can_be_rerun_and_still_honours_later_deletions(
+    source, tmp_path, monkeypatch
+) -> None:
+    """A backfill sees newer rows as out of scope, but every deletion in the snapshot."""
+    from pipeline.config import load_config
+    from pipeline.run_context import RunContext
+    from pipeline.run_steps import run_all
+
+    engine = sa.create_engine(source)
+    with engine.connect() as conn:
+        later = conn.execute(
+            sa.text(
+                "SELECT COUNT(*) FROM customer_requests "
+                "WHERE request_type = 'deletion' AND requested_on > '2026-06-30'"
+            )
+        ).scalar_one()
+    engine.dispose()
+    assert later > 0
+    _environment(monkeypatch, tmp_path, source, None)
+    old_night = date(2026, 6, 30)
+    run_all(RunContext(run_date=old_night, config=load_config()))
+    ctx = RunContext(run_date=old_night, config=load_config())
+    raw = ctx.read_report("validate_raw")["tables"]
+    assert raw["customers"]["out_of_scope"] > 0
+    assert all(c["in"] == c["clean"] + c["quarantined"] + c["out_of_scope"] for c in raw.values())
+    excluded = ctx.read_report("apply_customer_requests")["customers_excluded"]
+    requests = pd.read_parquet(ctx.run_dir / "clean" / "customer_requests.parquet")
+    deletions = requests.loc[requests["request_type"] == "deletion", "customer_id"]
+    customers = pd.read_parquet(ctx.run_dir / "clean" / "customers.parquet")
+    assert excluded["deletion_request"] == deletions.isin(customers["customer_id"]).sum()
