@@ -69,7 +69,11 @@ class LatticeTooLargeError(ValueError):
     def __init__(self, size: int, limit: int) -> None:
         self.size = size
         self.limit = limit
-        super().__init__(f"the generalization lattice has {size:,} nodes, more than {limit:,}")
+        super().__init__(
+            f"the generalization lattice has {size:,} nodes, more than {limit:,}: use local "
+            "recoding (method='mondrian', `--method mondrian`), fewer quasi-identifiers or "
+            "flatter hierarchies"
+        )
 
 
 @dataclass(frozen=True)
