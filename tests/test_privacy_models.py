@@ -42,6 +42,9 @@ def _classes(df: pd.DataFrame, qi: list[str], s: str) -> dict[tuple, Counter]:
 
 def _entropy_ok(counter: Counter, l: float) -> bool:  # noqa: E741
     n = sum(counter.values())
+    if float(l).is_integer():
+        # exact: H >= ln l  <=>  prod f^f * l^n <= n^n (integers, so ties are decided exactly)
+        return math.prod(f**f for f in counter.values()) * int(l) ** n <= n**n
     return sum(f * math.log(f) for f in counter.values()) <= n * (math.log(n) - math.log(l))
 
 
