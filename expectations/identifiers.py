@@ -23,7 +23,8 @@ Rules, chosen to keep ordinary words and numbers out:
   prefecture/city + a block number.
 - ``my_number``: 12 digits (optionally ``NNNN-NNNN-NNNN``) whose check digit is valid
   (the digit rule of the My Number Act's ordinance), which drops ~10/11 of random 12-digit numbers.
-  Integer columns are checked too.
+  Integer columns are checked too, and so are the whole numbers of float columns (an integer
+  column with a null reads as float).
 - ``person_name``: a family name directly followed by a given name (``佐藤花子``,
   ``サトウ ハナコ``), a name followed by an honorific or a self-introduction (``佐藤さん``,
   ``花子様``, ``佐藤と申します``), or a column whose values are mostly (>= 30 %) bare dictionary
@@ -143,10 +144,18 @@ def _scan_masks(
     """Per kind, a boolean mask over the column's non-null values: True where it matches."""
     dtype = values.dtype
     masks: dict[str, np.ndarray] = {}
-    if values.empty or pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+    if values.empty or pd.api.types.is_bool_dtype(dtype):
         return masks
     if pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_datetime64_any_dtype(dtype):
-        if "my_number" in kinds and pd.api.types.is_integer_dtype(dtype):
+        if "my_number" in kinds and pd.api.types.is_float_dtype(dtype):
+            # an integer column with a null reads as float: its whole numbers are still checked
+            numbers = values.dropna().to_numpy(dtype="float64")
+            whole = np.isfinite(numbers) & (numbers >= 0) & (numbers < 1e15)
+            whole &= np.floor(np.where(whole, numbers, 0.0)) == np.where(whole, numbers, 0.0)
+            text = pd.Series(np.where(whole, numbers, 0.0).astype(np.int64), dtype="int64")
+            text = text.astype(str).astype(object).where(whole, "")
+            masks["my_number"] = _my_number_mask(text.where(text.str.len() == 12, ""))
+        elif "my_number" in kinds and pd.api.types.is_integer_dtype(dtype):
             text = values.dropna().astype("int64").astype(str).astype(object)
             masks["my_number"] = _my_number_mask(text.where(text.str.len() == 12, ""))
         return masks
@@ -180,6 +189,7 @@ def _scan_masks(
 
 
 def _my_number_mask(text: pd.Series) -> np.ndarray:
+    text = text.reset_index(drop=True)  # positions, whatever the frame's index
     found = text.str.extractall(MY_NUMBER)
     mask = np.zeros(len(text), dtype=bool)
     if found.empty:
@@ -218,6 +228,8 @@ def scan_frame(
     unknown = [k for k in kinds if k not in ALL_KINDS]
     if unknown:
         raise UnknownIdentifierKindError(tuple(unknown))
+    if sample_size is not None and (isinstance(sample_size, bool) or int(sample_size) < 1):
+        raise InvalidSampleSizeError(sample_size)  # 0 would scan nothing and pass
     cols = list(df.columns if columns is None else columns)
     frame = df
     if sample_size is not None and len(df) > sample_size:
@@ -238,3 +250,13 @@ class UnknownIdentifierKindError(Exception):
     def __init__(self, kinds: tuple[str, ...]) -> None:
         self.kinds = kinds
         super().__init__(f"unknown identifier kinds {list(kinds)}; known: {list(ALL_KINDS)}")
+
+
+class InvalidSampleSizeError(Exception):
+    """A scan sample must hold at least one row (``None`` scans every row)."""
+
+    def __init__(self, sample_size: object) -> None:
+        self.sample_size = sample_size
+        super().__init__(
+            f"sample_size must be a positive number of rows or None (all rows), got {sample_size}"
+        )
