@@ -272,11 +272,17 @@ def load_suite(suite: str | Path, /, *, parameters: Mapping[str, Any] | None = N
         ) from None
     except json.JSONDecodeError as exc:
         raise SuiteConfigError(name, f"{path}: not valid JSON: {exc.msg}") from None
+    entries = raw.get("expectations") if isinstance(raw, dict) else None
+    if not isinstance(entries, list) or not entries:
+        # a typo ("expectation") or an empty list would otherwise check nothing and pass
+        raise SuiteConfigError(name, "the suite file lists no expectations")
     name = raw.get("name", name)
     own = (raw.get("meta") or {}).get("anonrelease") or {}
     params = {**own.get("parameters", {}), **(parameters or {})}
     expectations = []
-    for entry in raw.get("expectations", []):
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+            raise SuiteConfigError(name, "every expectation needs a 'type'")
         etype = entry["type"]
         skip = (entry.get("meta") or {}).get("skip_if_null")
         if skip and params.get(skip) is None:
@@ -286,6 +292,10 @@ def load_suite(suite: str | Path, /, *, parameters: Mapping[str, Any] | None = N
             {"type": etype, "kwargs": kwargs, "meta": copy.deepcopy(entry.get("meta") or {})}
         )
     references = tuple(_reference(r, name) for r in own.get("references", []))
+    if not expectations and not references:
+        raise SuiteConfigError(
+            name, "every expectation was skipped (skip_if_null): nothing checked"
+        )
     return SuiteSpec(name, tuple(expectations), references, meta=own)
 
 
