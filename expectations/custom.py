@@ -33,6 +33,7 @@ from typing import Any, ClassVar, Dict, List, Optional, Tuple, Union  # noqa: UP
 
 import numpy as np
 import pandas as pd
+from great_expectations.compatibility.pydantic import validator
 from great_expectations.core.metric_domain_types import MetricDomainTypes
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import (
@@ -253,6 +254,13 @@ class ExpectTableCellsToMeetMinimumCount(RenderedAsSentence, BatchExpectation):
     count_column: str
     min_count: int
     allow_zero: bool = True
+
+    @validator("min_count", pre=True)
+    def _min_count_is_whole(cls, value: Any) -> Any:  # noqa: N805 - pydantic validators take cls
+        """Refuse 9.5 instead of letting pydantic truncate it to a weaker minimum of 9."""
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("min_count must be a whole number")
+        return value
 
     library_metadata: ClassVar[Dict[str, Any]] = _LIBRARY_METADATA  # noqa: UP006
     metric_dependencies = ("anonrelease.small_cell_counts",)

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Dict, List, Optional  # noqa: UP035
 
 import numpy as np
 import pandas as pd
+from great_expectations.compatibility.pydantic import validator
 from great_expectations.execution_engine import PandasExecutionEngine
 from great_expectations.expectations.expectation import BatchExpectation
 from great_expectations.expectations.metrics.metric_provider import metric_value
@@ -50,15 +51,15 @@ def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str | Non
 
 
 def _whole(value: float) -> Any:
-    """An integral l as int; a fractional one stays as is, so the model rejects it (no rounding
-    down to a weaker requirement)."""
+    """An integral k or l as int; a fractional one stays as is, so the model rejects it (no
+    rounding down to a weaker requirement)."""
     return int(value) if float(value).is_integer() else value
 
 
 def _model(kwargs: dict) -> PrivacyModel:
     kind = kwargs["model"]
     if kind == "k":
-        return KAnonymity(int(kwargs["k"]))
+        return KAnonymity(_whole(kwargs["k"]))  # 2.5 is refused, never checked as 2
     column = kwargs["sensitive"]
     if kind == "distinct":
         return DistinctLDiversity(column, _whole(kwargs["l"]))
@@ -212,6 +213,13 @@ class ExpectTableToBeKAnonymous(_PrivacyExpectation):
     args_keys = ("qi", "k")
     metric_dependencies = ("anonrelease.k_anonymity_report",)
     _metric: ClassVar[str] = "anonrelease.k_anonymity_report"
+
+    @validator("k", pre=True)
+    def _k_is_whole(cls, value: Any) -> Any:  # noqa: N805 - pydantic validators take cls
+        """Refuse 2.5 instead of letting pydantic truncate it to a weaker k = 2."""
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("k must be a whole number")
+        return value
 
 
 class ExpectTableToBeLDiverse(_PrivacyExpectation):
