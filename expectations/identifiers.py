@@ -79,7 +79,9 @@ STREET_ADDRESS = re.compile(
     rf"|[{_CJK}]\s?[1-9]\d{{0,3}}-\d{{1,4}}-\d{{1,4}}(?![\d\-])"
     rf"|[都道府県市区町村][{_CJK}]{{0,12}}?\d{{1,4}}-\d{{1,4}}(?![\d\-])"
 )
-MY_NUMBER = re.compile(r"(?<![\d\-])(\d{4})-?(\d{4})-?(\d{4})(?![\d\-])")
+# ASCII digits only: the check digit arithmetic reads them as bytes (other scripts' digits,
+# which NFKC leaves alone, made the whole scan raise)
+MY_NUMBER = re.compile(r"(?<![\d\-])(\d{4})-?(\d{4})-?(\d{4})(?![\d\-])", re.ASCII)
 HONORIFICS = ("さん", "様", "さま", "殿", "氏", "くん", "ちゃん", "君", "と申します", "といいます")
 _MY_NUMBER_WEIGHTS = np.array([6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2], dtype=np.int64)
 

@@ -61,3 +61,10 @@ def test_gate_fails_when_the_scan_is_configured_to_sample_nothing(tmp_path: Path
     outcome = run_validation(df, suite=str(suite))
     assert not outcome.success
     assert outcome.failures[0].detail == "error while checking"
+
+
+def test_digits_of_other_scripts_do_not_break_the_scan() -> None:
+    # Arabic-Indic digits match \d but are not ASCII: the My Number check raised
+    # UnicodeEncodeError (the whole expectation errored) before
+    df = pd.DataFrame({"c": ["番号 ١٢٣٤٥٦٧٨٩٠١٢ です", f"番号 {VALID_MY_NUMBER}"]})
+    assert scan_frame(df, kinds=("my_number",), sample_size=None).flagged == {"c": 1}
