@@ -159,7 +159,11 @@ def test_expectation_passes_good_and_fails_bad(
 def test_without_suppression_marker_all_star_rows_are_a_class(validator: Validator) -> None:
     # L1: a row generalized to "*" on every QI is a released record when nothing is suppressed
     params = {"qi": QI, "k": 3, "sensitive": "course", "l": 2}
-    assert validator.run(GOOD_MICRO, suite="released_microdata", parameters=params).success
+    marked = {**params, "suppression_marker": "*"}
+    assert validator.run(GOOD_MICRO, suite="released_microdata", parameters=marked).success
+    # Without a marker (the suite's default) every row is a released record.
+    default = validator.run(GOOD_MICRO, suite="released_microdata", parameters=params)
+    assert not default.success
     outcome = validator.run(
         GOOD_MICRO,
         suite="released_microdata",
@@ -179,7 +183,8 @@ def test_without_suppression_marker_all_star_rows_are_a_class(validator: Validat
 
 
 def test_k_anonymity_reports_counts_and_excludes_suppressed(validator: Validator) -> None:
-    outcome = validator.run(GOOD_MICRO, suite="released_microdata", parameters={"qi": QI, "k": 4})
+    params = {"qi": QI, "k": 4, "suppression_marker": "*"}
+    outcome = validator.run(GOOD_MICRO, suite="released_microdata", parameters=params)
     assert not outcome.success
     details = validator.last_results[0].result["details"]
     assert details["n_suppressed"] == 1
