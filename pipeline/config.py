@@ -45,8 +45,11 @@ class PrivacyProfile(BaseModel):
     l: int | None = Field(default=None, ge=2)  # noqa: E741 - the privacy model's name
     l_variant: Literal["distinct", "entropy", "recursive"] = "distinct"
     c: float | None = Field(default=None, gt=0)
+    entropy_estimator: Literal["shannon", "grassberger"] = "shannon"
     t: float | None = Field(default=None, gt=0, le=1)
-    t_distance: Literal["equal", "ordered", "hierarchical"] = "equal"
+    # Hierarchical distance needs a hierarchy of the sensitive column, which the profile
+    # does not configure yet: refused at load rather than failing every night at the gate.
+    t_distance: Literal["equal", "ordered"] = "equal"
     suppression_limit: float = Field(ge=0, le=1)
     metric: Metric = "nu-entropy"
     min_cell_count: int = Field(ge=1)

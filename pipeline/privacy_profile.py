@@ -13,16 +13,17 @@ from transforms.privacy_models import (
 )
 
 
-def models_for(profile: PrivacyProfile, *, k: int | None = None, l: int | None = None):  # noqa: E741
-    """The models a dataset must satisfy; ``k``/``l`` may raise (never lower) the profile's."""
-    k = max(profile.k, k or 0)
-    models: list[PrivacyModel] = [KAnonymity(k)]
-    level = max(profile.l or 0, l or 0)
+def models_for(profile: PrivacyProfile) -> list[PrivacyModel]:
+    """The privacy models the profile asks the engine to enforce."""
+    models: list[PrivacyModel] = [KAnonymity(profile.k)]
+    level = profile.l
     if level and profile.sensitive:
         if profile.l_variant == "distinct":
             models.append(DistinctLDiversity(profile.sensitive, level))
         elif profile.l_variant == "entropy":
-            models.append(EntropyLDiversity(profile.sensitive, level))
+            models.append(
+                EntropyLDiversity(profile.sensitive, level, estimator=profile.entropy_estimator)
+            )
         else:
             models.append(RecursiveCLDiversity(profile.sensitive, profile.c, level))
     if profile.t is not None and profile.sensitive:

@@ -139,7 +139,14 @@ def _parameters(
         "suppression_marker": None,
     }
     if req.l is not None:
-        params.update({"l": req.l, "l_variant": profile.l_variant, "c": profile.c})
+        params.update(
+            {
+                "l": req.l,
+                "l_variant": profile.l_variant,
+                "c": profile.c,
+                "entropy_estimator": profile.entropy_estimator,
+            }
+        )
     if profile.t is not None and params["sensitive"] is not None:
         params.update({"t": profile.t, "t_distance": profile.t_distance})
     return params

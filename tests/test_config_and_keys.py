@@ -61,3 +61,29 @@ def test_shipped_hierarchies_match_the_reference_data(tmp_path: Path) -> None:
     for path in build_reference_hierarchies(tmp_path):
         shipped = REPO / "data" / "hierarchies" / path.name
         assert shipped.read_bytes() == path.read_bytes(), f"{shipped} is out of date"
+
+
+def test_profile_maps_to_engine_models_with_the_configured_estimator(tmp_path: Path) -> None:
+    from pipeline.privacy_profile import models_for
+    from transforms.privacy_models import EntropyLDiversity, KAnonymity, TCloseness
+
+    path = tmp_path / "release.yaml"
+    path.write_text(
+        "profile:\n  quasi_identifiers: [age]\n  sensitive: course\n  k: 5\n  l: 3\n"
+        "  l_variant: entropy\n  entropy_estimator: grassberger\n  t: 0.3\n"
+        "  suppression_limit: 0.1\n  min_cell_count: 5\n"
+    )
+    models = models_for(load_config(path).profile)
+    assert models[0] == KAnonymity(5)
+    assert isinstance(models[1], EntropyLDiversity) and models[1].estimator == "grassberger"
+    assert isinstance(models[2], TCloseness) and models[2].distance == "equal"
+
+
+def test_hierarchical_t_closeness_is_refused_at_load(tmp_path: Path) -> None:
+    path = tmp_path / "release.yaml"
+    path.write_text(
+        "profile:\n  quasi_identifiers: [age]\n  sensitive: course\n  k: 5\n  t: 0.3\n"
+        "  t_distance: hierarchical\n  suppression_limit: 0.1\n  min_cell_count: 5\n"
+    )
+    with pytest.raises(ConfigError, match="t_distance"):
+        load_config(path)
