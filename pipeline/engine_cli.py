@@ -21,6 +21,7 @@ import typer
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from rich.console import Console
 
     from transforms.anonymize import AnonymizationResult
     from transforms.hierarchy import Hierarchy
@@ -160,6 +161,16 @@ def _risk(
     return risk_before_after(original, released, qi, suppressed_mask)
 
 
+def _read_input(path: Path, *, columns: Sequence[str], err: Console) -> pd.DataFrame:
+    """Read INPUT; a column the file lacks is a usage error naming the file and columns."""
+    df = read_table(path)
+    missing = [col for col in columns if col not in df.columns]
+    if missing:
+        err.print(f"[red]columns not in {path.name}:[/red] {missing}")
+        raise typer.Exit(EXIT_USAGE)
+    return df
+
+
 def _information_loss(
     original: pd.DataFrame,
     result: AnonymizationResult,
@@ -246,11 +257,7 @@ def anonymize_command(
     from transforms.privacy_models import PrivacyModelError
 
     err = Console(stderr=True)
-    df = read_table(input)
-    missing = [col for col in [*qi, *([sensitive] if sensitive else [])] if col not in df.columns]
-    if missing:
-        err.print(f"[red]columns not in {input.name}:[/red] {missing}")
-        raise typer.Exit(EXIT_USAGE)
+    df = _read_input(input, columns=[*qi, *([sensitive] if sensitive else [])], err=err)
     try:
         models = build_models(
             sensitive=sensitive,
@@ -351,11 +358,7 @@ def check_command(
     from transforms.privacy_models import KAnonymity, PrivacyModelError, check_privacy
 
     err = Console(stderr=True)
-    df = read_table(input)
-    missing = [col for col in [*qi, *([sensitive] if sensitive else [])] if col not in df.columns]
-    if missing:
-        err.print(f"[red]columns not in {input.name}:[/red] {missing}")
-        raise typer.Exit(EXIT_USAGE)
+    df = _read_input(input, columns=[*qi, *([sensitive] if sensitive else [])], err=err)
     try:
         if k is None and l is None and t is None:
             models: list[PrivacyModel] = [KAnonymity(1)]
