@@ -28,8 +28,11 @@ ANONYMIZED = Asset(name="anonrelease_anonymized", uri="file:///anonrelease/wareh
 RELEASES = Asset(name="anonrelease_releases", uri="file:///anonrelease/releases")
 
 
-def _run(step: str) -> str:
-    """Run one pipeline step for this DAG run; privacy and data failures are not retried."""
+def _run(step: str, outlet: Asset | None = None) -> str:
+    """Run one pipeline step for this DAG run; privacy and data failures are not retried.
+
+    The asset event of ``outlet`` carries the run and its real folder, for consumers.
+    """
     from airflow.sdk import get_current_context
     from airflow.sdk.exceptions import AirflowFailException
 
@@ -44,6 +47,8 @@ def _run(step: str) -> str:
         run_step(ctx, step)
     except final_errors() as exc:
         raise AirflowFailException(f"{step}: {exc}") from exc
+    if outlet is not None:
+        context["outlet_events"][outlet].extra = {"run": ctx.run_id, "run_dir": str(ctx.run_dir)}
     return str(ctx.run_dir)
 
 
@@ -66,7 +71,7 @@ def _run(step: str) -> str:
 def nightly_release() -> None:
     @task(outlets=[RAW_SNAPSHOT])
     def extract() -> str:
-        return _run("extract")
+        return _run("extract", RAW_SNAPSHOT)
 
     @task
     def validate_raw(run_dir: str) -> str:
@@ -78,11 +83,11 @@ def nightly_release() -> None:
 
     @task(outlets=[DEIDENTIFIED])
     def deidentify(run_dir: str) -> str:
-        return _run("deidentify")
+        return _run("deidentify", DEIDENTIFIED)
 
     @task(outlets=[ANONYMIZED])
     def anonymize(run_dir: str) -> str:
-        return _run("anonymize")
+        return _run("anonymize", ANONYMIZED)
 
     @task
     def build_tables(run_dir: str) -> str:
@@ -94,7 +99,7 @@ def nightly_release() -> None:
 
     @task(outlets=[RELEASES], retries=0)
     def publish(run_dir: str) -> str:
-        return _run("publish")
+        return _run("publish", RELEASES)
 
     publish(
         validate_release(

@@ -315,3 +315,25 @@ def test_an_older_night_can_be_rerun_and_still_honours_later_deletions(
     deletions = requests.loc[requests["request_type"] == "deletion", "customer_id"]
     customers = pd.read_parquet(ctx.run_dir / "clean" / "customers.parquet")
     assert excluded["deletion_request"] == deletions.isin(customers["customer_id"]).sum()
+
+
+def test_asset_events_name_the_run_and_its_folder(nightly) -> None:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    root, _ = nightly
+    with create_session() as session:
+        rows = session.execute(
+            select(AssetModel.name, AssetEvent.extra).join(
+                AssetModel, AssetEvent.asset_id == AssetModel.id
+            )
+        ).all()
+    events = {name: extra for name, extra in rows if extra.get("run_dir", "").startswith(str(root))}
+    assert set(events) == {
+        "anonrelease_raw_snapshot",
+        "anonrelease_deidentified",
+        "anonrelease_anonymized",
+        "anonrelease_releases",
+    }
+    assert all(e["run"] == "2026-11-24" for e in events.values())
