@@ -2,7 +2,8 @@
 
 - ``customers_microdata``: one row per customer (age, gender, postal area, main course),
   generalized by the optimal search under the privacy profile; suppressed records are not
-  released. Rows are sorted by value so their order says nothing about the source order.
+  released. Rows are in canonical order (``transforms.release_order``): sorted on the released
+  labels only, so their order says nothing about the hidden original values or the source.
 - ``customers_by_region_age_gender_course``: distinct customers per region x 5-year age band
   x gender x course, every cell of that product written, cells under the minimum count
   suppressed. One version is built for all recipients, at the strictest minimum among them:
@@ -33,6 +34,7 @@ from pipeline.run_context import RunContext
 from pipeline.source_schema import COURSE_CATEGORIES
 from transforms.anonymize import anonymize
 from transforms.hierarchy import Hierarchy, find_hierarchies
+from transforms.release_order import canonical_order
 from transforms.tables import count_distinct_table
 
 HIERARCHY_DIR = DATA_DIR / "hierarchies"
@@ -103,13 +105,16 @@ def anonymize_customers(ctx: RunContext) -> dict[str, Any]:
         raise ReleaseBlocked([reason])
     kept = ~result.suppressed_mask
     columns = [*qi, *([profile.sensitive] if profile.sensitive else [])]
-    # Sort on the original values (numeric age, not text) so the order is natural and
-    # independent of the source order.
-    order = customers.loc[kept, columns].sort_values(columns, kind="stable").index
-    released = result.data.loc[order, columns].reset_index(drop=True)
+    transformation = {c: int(result.transformation[c]) for c in qi}
+    # Order on the released labels only: an order on anything hidden (the original age or
+    # postal prefix, the source order) would let positions give the hidden values back.
+    released = canonical_order(
+        result.data.loc[kept, columns],
+        label_orders=microdata_label_orders(transformation, sensitive=profile.sensitive),
+    )
     released.to_parquet(ctx.zone("anonymized") / "customers.parquet", index=False)
     return {
-        "transformation": {c: int(result.transformation[c]) for c in qi},
+        "transformation": transformation,
         "records": len(customers),
         "suppressed": int(result.suppressed),
         "classes": int(result.classes),
@@ -138,12 +143,7 @@ def build_candidates(ctx: RunContext) -> dict[str, Any]:
     min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
     table = count_distinct_table(
         joined,
-        domains={
-            "region": _labels(trees["postal_code"], REGION_LEVEL),
-            "age_band": _labels(trees["age"], AGE_BAND_LEVEL),
-            "gender": list(trees["gender"].leaves),
-            "course_category": list(COURSE_CATEGORIES),
-        },
+        domains=_table_label_orders(trees),
         unit="pseudonym",
         count_name="customers",
         min_count=min_count,
@@ -158,14 +158,36 @@ def build_candidates(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _labels(tree: Hierarchy, level: int) -> list[str]:
+def _labels(tree: Hierarchy, level: int) -> tuple[str, ...]:
     """A level's labels in hierarchy order, each once."""
-    return list(dict.fromkeys(row[level] for row in tree.levels))
+    return tuple(dict.fromkeys(row[level] for row in tree.levels))
+
+
+def microdata_label_orders(
+    transformation: dict[str, int], *, sensitive: str | None
+) -> dict[str, tuple[str, ...]]:
+    """The label order of each released microdata column (its hierarchy level's order)."""
+    trees = hierarchies(tuple(transformation))
+    orders = {c: _labels(trees[c], level) for c, level in transformation.items()}
+    if sensitive == "main_course":
+        orders[sensitive] = COURSE_CATEGORIES
+    return orders
+
+
+def _table_label_orders(trees: dict[str, Hierarchy]) -> dict[str, tuple[str, ...]]:
+    return {
+        "region": _labels(trees["postal_code"], REGION_LEVEL),
+        "age_band": _labels(trees["age"], AGE_BAND_LEVEL),
+        "gender": trees["gender"].leaves,
+        "course_category": COURSE_CATEGORIES,
+    }
 
 
 def _candidate_list(ctx: RunContext) -> list[CandidateDataset]:
     profile = ctx.config.profile
     folder = ctx.run_dir / "candidates"
+    anonymized = ctx.read_report("anonymize") or {}
+    transformation = anonymized.get("transformation") or {}
     return [
         CandidateDataset(
             name=MICRODATA,
@@ -173,12 +195,17 @@ def _candidate_list(ctx: RunContext) -> list[CandidateDataset]:
             kind="microdata",
             qi=tuple(profile.quasi_identifiers),
             sensitive=profile.sensitive,
+            # No transformation on record: no order to check against, so the gate fails it.
+            label_orders=microdata_label_orders(transformation, sensitive=profile.sensitive)
+            if transformation
+            else None,
         ),
         CandidateDataset(
             name=COUNT_TABLE,
             path=folder / f"{COUNT_TABLE}.csv",
             kind="table",
             count_column="customers",
+            label_orders=_table_label_orders(hierarchies(("age", "gender", "postal_code"))),
         ),
     ]
 

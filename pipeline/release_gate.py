@@ -16,6 +16,8 @@ pipeline removes suppressed records before it writes a candidate, so any row lef
 rows.)
 Tables: minimum cell count on the count column and the direct-identifier scan
 (``released_tables``). An empty dataset is a profile failure, never a silent pass.
+Every candidate's rows must be in canonical order (``transforms.release_order``: sorted on
+the released values only). Any other order may carry hidden values, and is a profile failure.
 All validations share one GX context, so ``docs_dir`` gets one Data Docs site for the run.
 """
 
@@ -30,6 +32,7 @@ import pandas as pd
 
 from pipeline.config import PrivacyProfile
 from pipeline.partners import PartnerRegistry, Recipient
+from transforms.release_order import is_canonical
 
 if TYPE_CHECKING:
     from expectations.validation import ValidationOutcome, Validator
@@ -47,6 +50,8 @@ class CandidateDataset:
     qi: tuple[str, ...] = ()
     sensitive: str | None = None
     count_column: str | None = None
+    # Each column's label order for the canonical row order (others sort as text).
+    label_orders: Mapping[str, Sequence[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -194,6 +199,11 @@ class _Checker:
                 label=f"{candidate.name}.{'_'.join(req.label().split(', '))}",
             )
             reasons = _reasons(candidate, req, outcome)
+            if not is_canonical(self.frames[candidate.name], label_orders=candidate.label_orders):
+                reasons.append(
+                    f"{candidate.name}: rows are not in canonical order "
+                    "(an order not given by the released values can carry hidden ones)"
+                )
         except (SuiteConfigError, UnreadableDatasetError) as exc:
             reasons = [f"{candidate.name} [{req.label()}]: {exc}"]
         self.cache[key] = reasons

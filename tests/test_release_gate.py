@@ -15,6 +15,7 @@ from pipeline.release_gate import (
     CandidateDataset,
     evaluate_release,
 )
+from transforms.release_order import canonical_order
 
 PROFILE = PrivacyProfile(
     quasi_identifiers=("age", "gender"),
@@ -68,7 +69,8 @@ def _table(counts: list[int | None]) -> pd.DataFrame:
 
 def _candidates(tmp_path: Path, micro: pd.DataFrame, table: pd.DataFrame) -> list:
     micro_path = tmp_path / f"{MICRO}.csv"
-    micro.to_csv(micro_path, index=False)
+    # The pipeline writes candidates in canonical order (the gate refuses any other).
+    canonical_order(micro).to_csv(micro_path, index=False)
     table_path = tmp_path / f"{TABLE}.parquet"
     table.to_parquet(table_path, index=False)
     return [
