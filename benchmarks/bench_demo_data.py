@@ -18,7 +18,7 @@ WORK = Path(__file__).resolve().parent / "work"
 
 
 def measure(customers: int) -> dict[str, object]:
-    from pipeline.demo_data import generate_demo_tables, write_tables
+    from pipeline.demo.generator import generate_demo_tables, write_tables
 
     db = WORK / f"demo_{customers}.sqlite"
     start = time.perf_counter()

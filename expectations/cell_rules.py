@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from transforms.errors import ConfigurationError
+
 
 def _numeric(df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray]:
     """Numbers of a column (NaN where null or not a number) and where a value is present but
@@ -103,7 +105,7 @@ def count_p_percent_cells(
     }
 
 
-class CellRuleConfigError(Exception):
+class CellRuleConfigError(ConfigurationError):
     """A disclosure rule was configured with impossible parameters."""
 
     def __init__(self, parameter: str, problem: str) -> None:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from expectations.names import NameDictionary, load_name_dictionary
+from transforms.errors import ConfigurationError
 
 IdentifierKind = Literal[
     "email", "phone", "postal_code", "street_address", "my_number", "person_name"
@@ -246,7 +247,7 @@ def scan_frame(
     return ScanReport(rows_total=len(df), rows_scanned=len(frame), counts=counts, cells=cells)
 
 
-class UnknownIdentifierKindError(Exception):
+class UnknownIdentifierKindError(ConfigurationError):
     """A scan was asked for an identifier kind this module does not know."""
 
     def __init__(self, kinds: tuple[str, ...]) -> None:
@@ -254,7 +255,7 @@ class UnknownIdentifierKindError(Exception):
         super().__init__(f"unknown identifier kinds {list(kinds)}; known: {list(ALL_KINDS)}")
 
 
-class InvalidSampleSizeError(Exception):
+class InvalidSampleSizeError(ConfigurationError):
     """A scan sample must hold at least one row (``None`` scans every row)."""
 
     def __init__(self, sample_size: object) -> None:

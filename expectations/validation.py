@@ -39,6 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from transforms.errors import ConfigurationError
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 PARAMETER_KEY = "$PARAMETER"
 YEARS_BEFORE_KEY = "years_before"
@@ -91,7 +93,7 @@ _DEFAULT_REASONS = {
 }
 
 
-class SuiteConfigError(Exception):
+class SuiteConfigError(ConfigurationError):
     """A suite cannot run on this input: unknown suite, missing parameter or missing column.
 
     Carries the suite, the expectation and the column (or parameter) by name.

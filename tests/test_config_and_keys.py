@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.config import ConfigError, load_config
-from pipeline.keys import MissingKeyError, create_demo_key, load_hmac_key
-from pipeline.reference_hierarchies import build_reference_hierarchies
+from pipeline.settings.keys import MissingKeyError, create_demo_key, load_hmac_key
+from pipeline.settings.release_config import ConfigError, load_config
+from pipeline.sources.reference_hierarchies import build_reference_hierarchies
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,7 +64,7 @@ def test_shipped_hierarchies_match_the_reference_data(tmp_path: Path) -> None:
 
 
 def test_profile_maps_to_engine_models_with_the_configured_estimator(tmp_path: Path) -> None:
-    from pipeline.privacy_profile import models_for
+    from pipeline.settings.privacy_requirement import models_for
     from transforms.privacy_models import EntropyLDiversity, KAnonymity, TCloseness
 
     path = tmp_path / "release.yaml"

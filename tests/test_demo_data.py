@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from pipeline.cli import app
-from pipeline.demo_data import (
+from pipeline.demo.generator import (
     DemoDataParameterError,
     generate_demo_database,
     generate_demo_tables,
@@ -499,10 +499,10 @@ def test_cli_default_db_ignores_the_source_url_env(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The configured source may be the real operational database: demo-data must not drop it.
-    import pipeline.config
+    import pipeline.settings.paths
 
     default = tmp_path / "demo" / "source.sqlite"
-    monkeypatch.setattr(pipeline.config, "DEFAULT_SOURCE_DB", default)
+    monkeypatch.setattr(pipeline.settings.paths, "DEFAULT_SOURCE_DB", default)
     monkeypatch.setenv("ANONRELEASE_SOURCE_URL", f"sqlite:///{tmp_path / 'operational.sqlite'}")
     result = CliRunner().invoke(app, ["demo-data", "--customers", "100"])
     assert result.exit_code == 0, result.output

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from pipeline.extract import ExtractError, extract_all
-from pipeline.source_schema import SOURCE_TABLES
+from pipeline.sources.extract import ExtractError, extract_all
+from pipeline.sources.schema import SOURCE_TABLES
 
 
 def _make_source(path: Path, *, drop_table: str | None = None, drop_column=None) -> str:

@@ -14,9 +14,9 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from pipeline.audit import read_events
-from pipeline.demo_data import generate_demo_database
-from pipeline.publish import verify_release
+from pipeline.demo.generator import generate_demo_database
+from pipeline.release.publish import verify_release
+from pipeline.run.audit import read_events
 
 RUN_DATE = date(2026, 11, 24)
 REPO = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def _published_files(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def nightly(airflow_db, source, tmp_path_factory) -> Iterator[tuple[Path, object]]:
-    from pipeline.airflow_run import run_dag
+    from pipeline.run.dag_test import run_dag
 
     root = tmp_path_factory.mktemp("nightly")
     with pytest.MonkeyPatch.context() as mp:
@@ -144,9 +144,9 @@ def test_counts_reconcile_in_the_run_reports(nightly) -> None:
 
 
 def test_summary_reconciles_every_table(nightly, monkeypatch) -> None:
-    from pipeline.config import load_config
-    from pipeline.run_context import RunContext
-    from pipeline.summary import reconciliation
+    from pipeline.run.context import RunContext
+    from pipeline.run.summary import reconciliation
+    from pipeline.settings.release_config import load_config
 
     root, _ = nightly
     monkeypatch.setenv("ANONRELEASE_WORKDIR", str(root / "warehouse"))
@@ -189,7 +189,7 @@ def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path) -> 
 def test_recipient_whose_minimum_is_not_met_gets_nothing(
     airflow_db, source, tmp_path, monkeypatch
 ) -> None:
-    from pipeline.airflow_run import run_dag
+    from pipeline.run.dag_test import run_dag
 
     registry = yaml.safe_load((REPO / "data" / "partners.yaml").read_text())
     strict = dict(registry["recipients"][0], id="strict-partner", min_k=100_000)
@@ -214,10 +214,10 @@ def test_recipient_whose_minimum_is_not_met_gets_nothing(
 
 
 def test_profile_failure_publishes_nothing_and_says_why(source, tmp_path, monkeypatch) -> None:
-    from pipeline.config import load_config
-    from pipeline.release_datasets import ReleaseBlocked
-    from pipeline.run_context import RunContext
-    from pipeline.run_steps import run_all
+    from pipeline.release.errors import ReleaseBlocked
+    from pipeline.run.context import RunContext
+    from pipeline.run.runner import run_all
+    from pipeline.settings.release_config import load_config
 
     config = yaml.safe_load((REPO / "data" / "config" / "release.yaml").read_text())
     config["profile"]["k"] = 100_000
@@ -233,10 +233,10 @@ def test_profile_failure_publishes_nothing_and_says_why(source, tmp_path, monkey
 
 
 def test_missing_source_database_fails_at_extract(tmp_path, monkeypatch) -> None:
-    from pipeline.config import load_config
-    from pipeline.extract import ExtractError
-    from pipeline.run_context import RunContext
-    from pipeline.run_steps import run_all
+    from pipeline.run.context import RunContext
+    from pipeline.run.runner import run_all
+    from pipeline.settings.release_config import load_config
+    from pipeline.sources.extract import ExtractError
 
     _environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path}/missing.sqlite", None)
     with pytest.raises(ExtractError, match=r"missing\.sqlite"):
@@ -245,10 +245,10 @@ def test_missing_source_database_fails_at_extract(tmp_path, monkeypatch) -> None
 
 
 def test_quarantine_above_threshold_fails_the_run(tmp_path, monkeypatch) -> None:
-    from pipeline.config import load_config
-    from pipeline.run_context import RunContext
-    from pipeline.run_steps import run_all
-    from pipeline.steps import QuarantineThresholdExceeded
+    from pipeline.run.context import RunContext
+    from pipeline.run.runner import run_all
+    from pipeline.settings.release_config import load_config
+    from pipeline.steps.validate_raw import QuarantineThresholdExceeded
 
     url = f"sqlite:///{tmp_path}/dirty.sqlite"
     generate_demo_database(url, customers=300, seed=3, as_of=RUN_DATE, dirty_rate=0.3)
@@ -264,10 +264,10 @@ def test_quarantine_above_threshold_fails_the_run(tmp_path, monkeypatch) -> None
 def test_a_failed_rerun_leaves_nothing_of_the_earlier_attempt_published(
     source, tmp_path, monkeypatch
 ) -> None:
-    from pipeline.config import load_config
-    from pipeline.release_datasets import ReleaseBlocked
-    from pipeline.run_context import RunContext
-    from pipeline.run_steps import run_all
+    from pipeline.release.errors import ReleaseBlocked
+    from pipeline.run.context import RunContext
+    from pipeline.run.runner import run_all
+    from pipeline.settings.release_config import load_config
 
     _environment(monkeypatch, tmp_path, source, None)
     run_all(RunContext(run_date=RUN_DATE, config=load_config()))
@@ -289,9 +289,9 @@ def test_an_older_night_can_be_rerun_and_still_honours_later_deletions(
     source, tmp_path, monkeypatch
 ) -> None:
     """A backfill sees newer rows as out of scope, but every deletion in the snapshot."""
-    from pipeline.config import load_config
-    from pipeline.run_context import RunContext
-    from pipeline.run_steps import run_all
+    from pipeline.run.context import RunContext
+    from pipeline.run.runner import run_all
+    from pipeline.settings.release_config import load_config
 
     engine = sa.create_engine(source)
     with engine.connect() as conn:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.partners import PartnerRegistryError, load_partners
+from pipeline.settings.partners import PartnerRegistryError, load_partners
 
 GOOD = """
 recipients:
@@ -106,6 +106,6 @@ def test_allowed_datasets_must_be_known_when_given(tmp_path: Path) -> None:
 
 
 def test_shipped_registry_names_only_the_pipelines_datasets() -> None:
-    from pipeline.release_datasets import COUNT_TABLE, MICRODATA
+    from pipeline.release.datasets import COUNT_TABLE, MICRODATA
 
     assert load_partners(known_datasets={COUNT_TABLE, MICRODATA}).ids()

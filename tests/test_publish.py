@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.publish import ManifestMismatch, publish_release, verify_release, withdraw
+from pipeline.release.publish import ManifestMismatch, publish_release, verify_release, withdraw
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
@@ -68,7 +68,7 @@ def test_publish_to_an_fsspec_url(tmp_path: Path) -> None:
 
 
 def test_withdraw_run_removes_every_recipient_folder_of_that_run_only(tmp_path: Path) -> None:
-    from pipeline.publish import withdraw_run
+    from pipeline.release.publish import withdraw_run
 
     root = str(tmp_path / "releases")
     files = _files(tmp_path)

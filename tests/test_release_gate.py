@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipeline.config import PrivacyProfile
-from pipeline.partners import PartnerRegistry, Recipient
-from pipeline.release_gate import (
+from pipeline.release.gate import (
     PROFILE_FAILED,
     CandidateDataset,
     evaluate_release,
 )
+from pipeline.settings.partners import PartnerRegistry, Recipient
+from pipeline.settings.release_config import PrivacyProfile
 from transforms.release_order import canonical_order
 
 PROFILE = PrivacyProfile(

@@ -17,17 +17,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.config import load_config
-from pipeline.partners import PartnerRegistry
-from pipeline.release_datasets import (
-    MICRODATA,
-    _candidate_list,
-    anonymize_customers,
-    build_candidates,
-    hierarchies,
-)
-from pipeline.release_gate import CandidateDataset, evaluate_release
-from pipeline.run_context import RunContext
+from pipeline.release.datasets import MICRODATA, candidate_list
+from pipeline.release.gate import CandidateDataset, evaluate_release
+from pipeline.run.context import RunContext
+from pipeline.settings.partners import PartnerRegistry
+from pipeline.settings.release_config import load_config
+from pipeline.sources.hierarchies import shipped_hierarchies as hierarchies
+from pipeline.steps.anonymize import anonymize
+from pipeline.steps.build_tables import build_tables
 from transforms.release_order import UnorderedLabelError, canonical_order, is_canonical
 
 RUN_DATE = date(2026, 11, 24)
@@ -58,11 +55,10 @@ def _context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunContext:
 
 def _released_bytes(ctx: RunContext, customers: pd.DataFrame) -> bytes:
     customers.to_parquet(ctx.zone("deidentified") / "customers.parquet", index=False)
-    report = anonymize_customers(ctx)
-    ctx.write_report("anonymize", report)
+    anonymize(ctx)
     usage = customers[["pseudonym"]].assign(course_category=customers["main_course"])
     usage.to_parquet(ctx.zone("deidentified") / "usage.parquet", index=False)
-    build_candidates(ctx)
+    build_tables(ctx)
     return (ctx.run_dir / "candidates" / f"{MICRODATA}.csv").read_bytes()
 
 
@@ -110,10 +106,19 @@ def test_released_bytes_do_not_depend_on_hidden_values(tmp_path, monkeypatch) ->
         assert released == first
 
 
+def _candidates(ctx: RunContext) -> list[CandidateDataset]:
+    report = ctx.read_report("anonymize") or {}
+    return candidate_list(
+        ctx.run_dir / "candidates",
+        profile=ctx.config.profile,
+        transformation=report.get("transformation"),
+    )
+
+
 def test_gate_fails_closed_on_a_file_not_in_canonical_order(tmp_path, monkeypatch) -> None:
     ctx = _context(tmp_path, monkeypatch)
     _released_bytes(ctx, _customers(3000, seed=4))
-    candidates = _candidate_list(ctx)
+    candidates = _candidates(ctx)
     micro = next(c for c in candidates if c.name == MICRODATA)
     text = micro.path.read_text().splitlines()
     header, rows = text[0], text[1:]
@@ -129,7 +134,7 @@ def test_gate_passes_the_pipeline_candidates(tmp_path, monkeypatch) -> None:
     ctx = _context(tmp_path, monkeypatch)
     _released_bytes(ctx, _customers(3000, seed=5))
     decision = evaluate_release(
-        _candidate_list(ctx),
+        _candidates(ctx),
         profile=ctx.config.profile,
         partners=PartnerRegistry(recipients=()),
     )

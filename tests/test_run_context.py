@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from pipeline.config import load_config
-from pipeline.run_context import RunContext
+from pipeline.run.context import RunContext
+from pipeline.settings.release_config import load_config
 
 
 def test_a_pinned_run_ignores_later_config_and_partner_edits(tmp_path: Path, monkeypatch) -> None:

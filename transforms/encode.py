@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transforms.errors import ConfigurationError
 from transforms.hierarchy import Hierarchy, HierarchyError
 from transforms.privacy_models import SensitiveDomain, sensitive_domain
 
 __all__ = ["EncodedTable", "NonFunctionalHierarchyError", "encode_table"]
 
 
-class NonFunctionalHierarchyError(HierarchyError):
+class NonFunctionalHierarchyError(HierarchyError, ConfigurationError):
     """A value at some level maps to two different values one level up."""
 
     def __init__(self, column: str) -> None:

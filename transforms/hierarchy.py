@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from transforms.errors import ConfigurationError, DataError, FinalError
+
 # pandas' default string dtype (Arrow-backed, NaN as missing): what ``dtype="str"`` gives.
 STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
@@ -38,11 +40,11 @@ __all__ = [
 ]
 
 
-class HierarchyError(Exception):
+class HierarchyError(FinalError):
     """Base class: a hierarchy cannot be read or does not fit the data."""
 
 
-class InconsistentHeightError(HierarchyError):
+class InconsistentHeightError(HierarchyError, ConfigurationError):
     """A row of a hierarchy file has a different number of levels than the first row."""
 
     def __init__(self, source: str, line: int, expected: int, found: int) -> None:
@@ -56,7 +58,7 @@ class InconsistentHeightError(HierarchyError):
         )
 
 
-class DuplicateLeafError(HierarchyError):
+class DuplicateLeafError(HierarchyError, ConfigurationError):
     """The same leaf value appears on two rows (the hierarchy would be ambiguous)."""
 
     def __init__(self, source: str, line: int, first_line: int) -> None:
@@ -66,7 +68,7 @@ class DuplicateLeafError(HierarchyError):
         super().__init__(f"{source}, line {line}: leaf already defined on line {first_line}")
 
 
-class MissingHierarchyError(HierarchyError):
+class MissingHierarchyError(HierarchyError, ConfigurationError):
     """No hierarchy file exists for a requested column."""
 
     def __init__(self, column: str, directory: str, reason: str = "no file") -> None:
@@ -78,7 +80,7 @@ class MissingHierarchyError(HierarchyError):
         )
 
 
-class UnknownValuesError(HierarchyError):
+class UnknownValuesError(HierarchyError, DataError):
     """The data holds values that are not leaves of the column's hierarchy.
 
     ``unknown`` (sorted distinct values, first 20) is for the caller; the message only says

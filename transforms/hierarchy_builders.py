@@ -19,6 +19,7 @@ from datetime import date
 
 import pandas as pd
 
+from transforms.errors import DataError
 from transforms.hierarchy import Hierarchy, HierarchyError
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 
-class InvalidValuesError(HierarchyError):
+class InvalidValuesError(HierarchyError, DataError):
     """Values a builder cannot place (not a number, not a date, unknown postal prefix...)."""
 
     def __init__(self, column: str, count: int, expected: str) -> None:

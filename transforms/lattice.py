@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.encode import EncodedTable
+from transforms.errors import ConfigurationError
 from transforms.metrics import Metric, NodeEvaluation
 from transforms.privacy_models import ClassStats, PrivacyModel, iter_class_stats
 
@@ -63,7 +64,7 @@ _DIRECT_BINCOUNT_LIMIT = 1 << 16  # radix up to which classes are counted withou
 MAX_LATTICE_SIZE = 2_000_000
 
 
-class LatticeTooLargeError(ValueError):
+class LatticeTooLargeError(ConfigurationError, ValueError):
     """The lattice has too many nodes to enumerate (fewer QIs or flatter hierarchies help)."""
 
     def __init__(self, size: int, limit: int) -> None:
@@ -95,7 +96,7 @@ def lattice_nodes(heights: Sequence[int]) -> np.ndarray:
     return np.asarray(list(itertools.product(*(range(h) for h in heights))), dtype=np.int64)
 
 
-class SuppressionLimitError(ValueError):
+class SuppressionLimitError(ConfigurationError, ValueError):
     def __init__(self, limit: float) -> None:
         self.limit = limit
         super().__init__(f"suppression limit must lie in [0, 1], got {limit}")

@@ -31,11 +31,12 @@ from typing import Protocol
 import numpy as np
 
 from transforms.encode import EncodedTable
+from transforms.errors import ConfigurationError
 
 __all__ = ["METRICS", "Metric", "NodeEvaluation", "UnknownMetricError", "get_metric"]
 
 
-class UnknownMetricError(ValueError):
+class UnknownMetricError(ConfigurationError, ValueError):
     def __init__(self, name: str) -> None:
         self.name = name
         super().__init__(f"unknown metric {name!r}; choose one of {sorted(METRICS)}")

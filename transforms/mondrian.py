@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from transforms.errors import DataError, PrivacyCheckFailed
 from transforms.privacy_models import (
     KAnonymity,
     PrivacyModel,
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class MissingQIValuesError(ValueError):
+class MissingQIValuesError(DataError, ValueError):
     """A quasi-identifier has missing values; Mondrian needs every value to be coded."""
 
     def __init__(self, column: str, n_missing: int) -> None:
@@ -60,7 +61,7 @@ class MissingQIValuesError(ValueError):
         super().__init__(f"quasi-identifier {column!r} has {n_missing} missing value(s)")
 
 
-class MondrianInfeasibleError(ValueError):
+class MondrianInfeasibleError(PrivacyCheckFailed, ValueError):
     """Even the whole table (one partition) violates a privacy model."""
 
     def __init__(self, model: str, n_rows: int) -> None:

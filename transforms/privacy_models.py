@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import digamma
 
+from transforms.errors import ConfigurationError
 from transforms.hierarchy import Hierarchy
 
 __all__ = [
@@ -71,7 +72,7 @@ EMD_SLACK = 1e-12
 ENTROPY_SLACK = 1e-12  # relative to n ln n: absorbs rounding of sum f ln f vs n (ln n - ln l)
 
 
-class PrivacyModelError(Exception):
+class PrivacyModelError(ConfigurationError):
     """A privacy model is misconfigured or does not fit the data (names columns, never values)."""
 
 

@@ -8,10 +8,12 @@ import hmac
 
 import pandas as pd
 
+from transforms.errors import ConfigurationError
+
 MIN_KEY_BYTES = 32
 
 
-class WeakKeyError(ValueError):
+class WeakKeyError(ConfigurationError, ValueError):
     """The HMAC key is too short to resist brute force over a small id space."""
 
     def __init__(self, length: int) -> None:

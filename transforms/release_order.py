@@ -18,8 +18,10 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from transforms.errors import DataError
 
-class UnorderedLabelError(ValueError):
+
+class UnorderedLabelError(DataError, ValueError):
     """A column holds a label its declared order does not list (named, with a count)."""
 
     def __init__(self, column: str, count: int) -> None:

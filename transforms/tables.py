@@ -12,10 +12,12 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from transforms.errors import DataError
+
 SUPPRESSED_COLUMN = "suppressed"
 
 
-class ValuesOutsideDomainError(ValueError):
+class ValuesOutsideDomainError(DataError, ValueError):
     """Data holds a category that the table's domain does not list (named, with a count)."""
 
     def __init__(self, column: str, count: int) -> None:

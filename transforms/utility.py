@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from transforms.errors import ConfigurationError
+
 if TYPE_CHECKING:
     from transforms.hierarchy import Hierarchy
 
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-class UnknownColumnError(KeyError):
+class UnknownColumnError(ConfigurationError, KeyError):
     """A requested quasi-identifier is not a column of the frame."""
 
     def __init__(self, columns: Sequence[str]) -> None:

@@ -1,0 +1,1 @@
+"""The demo operational database: a seeded generator and its vocabulary."""

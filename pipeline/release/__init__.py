@@ -1,0 +1,1 @@
+"""Release policy: the dataset catalogue, the gate, and publishing with manifests."""

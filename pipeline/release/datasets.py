@@ -1,0 +1,94 @@
+"""The dataset catalogue: what a run may release, in which canonical order, checked how.
+
+- ``customers_microdata``: one row per customer (age, gender, postal area, main course),
+  generalized by the optimal search under the privacy profile; suppressed records are not
+  released. Rows are in canonical order (``transforms.release_order``): sorted on the released
+  labels only, so their order says nothing about the hidden original values or the source.
+- ``customers_by_region_age_gender_course``: distinct customers per region x 5-year age band
+  x gender x course, every cell of that product written, cells under the minimum count
+  suppressed. One version is built for all recipients, at the strictest minimum among them:
+  different versions for different partners could be subtracted to reveal the small cells.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from pipeline.release.gate import CandidateDataset
+from pipeline.settings.partners import PartnerRegistry, load_partners
+from pipeline.settings.release_config import PrivacyProfile
+from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
+from pipeline.sources.schema import COURSE_CATEGORIES
+
+MICRODATA = "customers_microdata"
+COUNT_TABLE = "customers_by_region_age_gender_course"
+DATASETS = (COUNT_TABLE, MICRODATA)
+AGE_BAND_LEVEL = 1  # 5-year bands
+REGION_LEVEL = 2  # postal prefix -> prefecture -> region
+COUNT_COLUMN = "customers"
+
+
+def partner_registry(path: Path) -> PartnerRegistry:
+    """The partner registry, checked against the datasets this catalogue knows."""
+    return load_partners(path, known_datasets=DATASETS)
+
+
+def csv_bytes(df: pd.DataFrame) -> bytes:
+    """The bytes of a released CSV (UTF-8, LF, no index): the same frame, the same bytes."""
+    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def microdata_label_orders(
+    transformation: Mapping[str, int], *, sensitive: str | None
+) -> dict[str, tuple[str, ...]]:
+    """The label order of each released microdata column (its hierarchy level's order)."""
+    trees = shipped_hierarchies(tuple(transformation))
+    orders = {c: level_labels(trees[c], level) for c, level in transformation.items()}
+    if sensitive == "main_course":
+        orders[sensitive] = COURSE_CATEGORIES
+    return orders
+
+
+def table_label_orders() -> dict[str, tuple[str, ...]]:
+    """The count table's dimensions, each with its domain in order (region, age band, ...)."""
+    trees = shipped_hierarchies(("age", "gender", "postal_code"))
+    return {
+        "region": level_labels(trees["postal_code"], REGION_LEVEL),
+        "age_band": level_labels(trees["age"], AGE_BAND_LEVEL),
+        "gender": trees["gender"].leaves,
+        "course_category": COURSE_CATEGORIES,
+    }
+
+
+def candidate_list(
+    folder: Path, *, profile: PrivacyProfile, transformation: Mapping[str, int] | None
+) -> list[CandidateDataset]:
+    """The candidate files of a run's ``candidates/`` folder, with what the gate checks."""
+    return [
+        CandidateDataset(
+            name=MICRODATA,
+            path=folder / f"{MICRODATA}.csv",
+            kind="microdata",
+            qi=tuple(profile.quasi_identifiers),
+            sensitive=profile.sensitive,
+            # No transformation on record: the gate holds the file to the plain text order.
+            label_orders=microdata_label_orders(transformation, sensitive=profile.sensitive)
+            if transformation
+            else None,
+        ),
+        CandidateDataset(
+            name=COUNT_TABLE,
+            path=folder / f"{COUNT_TABLE}.csv",
+            kind="table",
+            count_column=COUNT_COLUMN,
+            label_orders=table_label_orders(),
+        ),
+    ]

@@ -1,0 +1,1 @@
+"""Running a release: the run context, the step runner, the audit trail and the summary."""

@@ -1,0 +1,75 @@
+"""Where the HMAC key comes from. Never from the repository.
+
+Order: ``ANONRELEASE_HMAC_KEY`` (hex), ``ANONRELEASE_HMAC_KEY_FILE`` (a file holding hex),
+the Airflow Variable ``anonrelease_hmac_secret`` (when running under Airflow), and only in
+demo mode a throwaway key generated into a file outside the repository.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from pipeline.settings.paths import REPO_ROOT
+from transforms.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+# "secret" in the name makes Airflow mask the value wherever it would be shown.
+AIRFLOW_VARIABLE = "anonrelease_hmac_secret"
+DEMO_KEY_FILE = Path.home() / ".local" / "state" / "anonrelease" / "demo-hmac.key"
+
+
+class MissingKeyError(ConfigurationError):
+    """No HMAC key is configured; pseudonyms cannot be made."""
+
+
+def _decode(text: str, origin: str) -> bytes:
+    try:
+        return bytes.fromhex(text.strip())
+    except ValueError as exc:
+        raise MissingKeyError(f"HMAC key from {origin} is not hex") from exc
+
+
+def _from_airflow() -> str | None:
+    if not os.environ.get("AIRFLOW_CTX_DAG_ID"):
+        return None
+    from airflow.sdk import Variable
+
+    return Variable.get(AIRFLOW_VARIABLE, default=None)
+
+
+def demo_key_file() -> Path:
+    return Path(os.environ.get("ANONRELEASE_DEMO_KEY_FILE") or DEMO_KEY_FILE)
+
+
+def create_demo_key(path: Path | None = None) -> Path:
+    """Create (once) a throwaway demo key outside the repository and return its path."""
+    path = path or demo_key_file()
+    if path.resolve().is_relative_to(REPO_ROOT):
+        raise MissingKeyError(f"refusing to write a key inside the repository: {path}")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32) + "\n")
+        path.chmod(0o600)
+    return path
+
+
+def load_hmac_key(*, demo: bool = False) -> bytes:
+    """Return the configured key; in demo mode fall back to the throwaway demo key."""
+    if value := os.environ.get("ANONRELEASE_HMAC_KEY"):
+        return _decode(value, "ANONRELEASE_HMAC_KEY")
+    if file := os.environ.get("ANONRELEASE_HMAC_KEY_FILE"):
+        return _decode(Path(file).read_text(), file)
+    if value := _from_airflow():
+        return _decode(value, f"Airflow Variable {AIRFLOW_VARIABLE}")
+    if demo:
+        path = create_demo_key()
+        log.warning("DEMO MODE: using a throwaway HMAC key from %s (not for production)", path)
+        return _decode(path.read_text(), str(path))
+    raise MissingKeyError(
+        "no HMAC key: set ANONRELEASE_HMAC_KEY or ANONRELEASE_HMAC_KEY_FILE, "
+        f"or the Airflow Variable {AIRFLOW_VARIABLE}"
+    )

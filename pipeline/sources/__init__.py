@@ -1,0 +1,1 @@
+"""Sources: the operational database's schema, extraction, and the reference hierarchies."""

@@ -1,0 +1,57 @@
+"""build_tables: the statistical tables and the released microdata, as gate candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.release.datasets import (
+    AGE_BAND_LEVEL,
+    COUNT_COLUMN,
+    COUNT_TABLE,
+    MICRODATA,
+    REGION_LEVEL,
+    csv_bytes,
+    partner_registry,
+    table_label_orders,
+)
+from pipeline.run.context import RunContext
+from pipeline.sources.hierarchies import shipped_hierarchies
+from pipeline.steps.zone_io import finish, read
+from transforms.tables import SUPPRESSED_COLUMN, count_distinct_table
+
+
+def build_tables(ctx: RunContext) -> dict[str, Any]:
+    """Write every releasable dataset as a CSV candidate for the gate.
+
+    The count table is built once, at the strictest minimum among its recipients: two
+    versions at different minimums could be subtracted to reveal the small cells.
+    """
+    candidates = ctx.zone("candidates")
+    trees = shipped_hierarchies(("age", "gender", "postal_code"))
+    customers = read(ctx, "deidentified", "customers")
+    usage = read(ctx, "deidentified", "usage")
+    cells = customers[["pseudonym", "gender"]].assign(
+        region=trees["postal_code"].generalize(
+            customers["postal_code"].astype("str"), level=REGION_LEVEL
+        ),
+        age_band=trees["age"].generalize(customers["age"].astype("str"), level=AGE_BAND_LEVEL),
+    )
+    joined = usage[["pseudonym", "course_category"]].merge(cells, on="pseudonym", how="inner")
+    recipients = partner_registry(ctx.config.partners).allowed(COUNT_TABLE)
+    min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
+    table = count_distinct_table(
+        joined,
+        domains=table_label_orders(),
+        unit="pseudonym",
+        count_name=COUNT_COLUMN,
+        min_count=min_count,
+    )
+    (candidates / f"{COUNT_TABLE}.csv").write_bytes(csv_bytes(table))
+    microdata = read(ctx, "anonymized", "customers")
+    (candidates / f"{MICRODATA}.csv").write_bytes(csv_bytes(microdata))
+    report = {
+        "datasets": {MICRODATA: len(microdata), COUNT_TABLE: len(table)},
+        "table_min_cell_count": min_count,
+        "table_cells_suppressed": int(table[SUPPRESSED_COLUMN].sum()),
+    }
+    return finish(ctx, "build_tables", report)

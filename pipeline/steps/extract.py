@@ -1,0 +1,29 @@
+"""extract: start the run afresh, pin its configuration, snapshot every source table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.release.publish import withdraw_run
+from pipeline.run import audit
+from pipeline.run.context import RunContext
+from pipeline.sources.extract import extract_all
+from pipeline.steps.zone_io import finish
+
+
+def extract(ctx: RunContext) -> dict[str, Any]:
+    """Start the run afresh, pin its config, and snapshot every source table as text.
+
+    Whatever an earlier attempt of this run published is withdrawn first: if this attempt
+    fails anywhere, nothing half-checked or stale stays published for the night.
+    """
+    withdrawn = withdraw_run(ctx.config.release_root, ctx.run_id)
+    for folder in withdrawn:
+        audit.record(
+            ctx.config.workdir, run_id=ctx.run_id, event="release.withdrawn", folder=folder
+        )
+    ctx.reset()
+    ctx = ctx.pin()
+    snapshots = extract_all(ctx.config.source_url, ctx.zone("raw"))
+    report = {"rows_read": {s.table: s.rows for s in snapshots}, "withdrawn": withdrawn}
+    return finish(ctx, "extract", report)
