@@ -151,8 +151,14 @@ def test_summary_reconciles_every_table(nightly, monkeypatch) -> None:
     root, _ = nightly
     monkeypatch.setenv("ANONRELEASE_WORKDIR", str(root / "warehouse"))
     rows = reconciliation(RunContext(run_date=RUN_DATE, config=load_config()))
-    assert [r["table"] for r in rows] == ["customers", "service_usage", "questionnaire_responses"]
+    assert [r["table"] for r in rows] == [
+        "customers",
+        "customers -> customers_microdata@monthly",
+        "service_usage",
+        "questionnaire_responses",
+    ]
     assert all(r["reconciles"] for r in rows), rows
+    assert rows[1]["suppressed"] > 0 or rows[1]["out"] == rows[0]["out"]
     assert rows[0]["excluded"] > 0 and rows[0]["quarantined"] > 0
 
 

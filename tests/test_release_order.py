@@ -28,6 +28,7 @@ from pipeline.steps.build_tables import build_tables
 from transforms.release_order import UnorderedLabelError, canonical_order, is_canonical
 
 RUN_DATE = date(2026, 11, 24)
+SERIES = f"{MICRODATA}@monthly"
 COURSES = ["body", "bridal", "eyelash", "facial", "hair_removal", "nail"]
 
 
@@ -41,7 +42,8 @@ def _customers(n: int, seed: int) -> pd.DataFrame:
             "age": rng.integers(18, 80, n),
             "gender": rng.choice(["F", "M"], n, p=[0.8, 0.2]),
             "postal_code": rng.choice(prefixes, n),
-            "main_course": rng.choice(COURSES, n),
+            # A customer without a visit has the main course "none" (it broke the demo once).
+            "main_course": np.where(np.arange(n) % 500 == 0, "none", rng.choice(COURSES, n)),
         }
     )
 
@@ -54,12 +56,23 @@ def _context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunContext:
 
 
 def _released_bytes(ctx: RunContext, customers: pd.DataFrame) -> bytes:
+    """Run anonymize and build_tables on ``customers`` as the monthly series' profile."""
+    customers.to_parquet(ctx.zone("deidentified") / "customers_monthly.parquet", index=False)
     customers.to_parquet(ctx.zone("deidentified") / "customers.parquet", index=False)
+    cutoff = {"cutoff": "2026-10-31", "reference_date": "2026-10-31"}
+    ctx.write_report("deidentify", {"series": {"monthly": cutoff}})
     anonymize(ctx)
-    usage = customers[["pseudonym"]].assign(course_category=customers["main_course"])
+    visited = customers[customers["main_course"] != "none"]
+    usage = visited[["pseudonym"]].assign(course_category=visited["main_course"])
     usage.to_parquet(ctx.zone("deidentified") / "usage.parquet", index=False)
     build_tables(ctx)
-    return (ctx.run_dir / "candidates" / f"{MICRODATA}.csv").read_bytes()
+    return (ctx.run_dir / "candidates" / f"{SERIES}.csv").read_bytes()
+
+
+def _transformation(ctx: RunContext) -> dict[str, int]:
+    report = ctx.read_report("anonymize")
+    assert report is not None
+    return dict(report["series"]["monthly"]["transformation"])
 
 
 def _swap_hidden(customers: pd.DataFrame, transformation: dict, seed: int) -> pd.DataFrame:
@@ -92,26 +105,22 @@ def test_released_bytes_do_not_depend_on_hidden_values(tmp_path, monkeypatch) ->
     ctx = _context(tmp_path, monkeypatch)
     customers = _customers(3000, seed=1)
     first = _released_bytes(ctx, customers)
-    report = ctx.read_report("anonymize")
-    assert report is not None
-    transformation = report["transformation"]
+    transformation = _transformation(ctx)
     assert transformation["age"] > 0 and transformation["postal_code"] > 0
     for seed in (2, 3):
         resampled = _swap_hidden(customers, transformation, seed)
         assert not resampled["age"].equals(customers["age"])
         shuffled = resampled.sample(frac=1.0, random_state=seed).reset_index(drop=True)
         released = _released_bytes(ctx, shuffled)
-        again = ctx.read_report("anonymize")
-        assert again is not None and again["transformation"] == transformation
+        assert _transformation(ctx) == transformation
         assert released == first
 
 
 def _candidates(ctx: RunContext) -> list[CandidateDataset]:
-    report = ctx.read_report("anonymize") or {}
     return candidate_list(
         ctx.run_dir / "candidates",
         profile=ctx.config.profile,
-        transformation=report.get("transformation"),
+        series={"monthly": _transformation(ctx)},
     )
 
 
@@ -119,7 +128,7 @@ def test_gate_fails_closed_on_a_file_not_in_canonical_order(tmp_path, monkeypatc
     ctx = _context(tmp_path, monkeypatch)
     _released_bytes(ctx, _customers(3000, seed=4))
     candidates = _candidates(ctx)
-    micro = next(c for c in candidates if c.name == MICRODATA)
+    micro = next(c for c in candidates if c.name == SERIES)
     text = micro.path.read_text().splitlines()
     header, rows = text[0], text[1:]
     assert rows != sorted(rows, reverse=True)

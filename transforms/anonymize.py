@@ -17,11 +17,17 @@ import pandas as pd
 
 from transforms.encode import encode_table
 from transforms.hierarchy import Hierarchy
-from transforms.lattice import SearchResult, search
+from transforms.lattice import SearchResult, evaluate_node, max_suppressed, search
 from transforms.metrics import get_metric
 from transforms.privacy_models import PrivacyModel, PrivacyModelError, qi_class_ids
 
-__all__ = ["SUPPRESSED", "AnonymizationResult", "anonymize", "apply_transformation"]
+__all__ = [
+    "SUPPRESSED",
+    "AnonymizationResult",
+    "anonymize",
+    "anonymize_at",
+    "apply_transformation",
+]
 
 SUPPRESSED = "*"
 
@@ -129,6 +135,62 @@ def anonymize(
         min_class_size=int(kept.min()) if len(kept) else 0,
         nodes_checked=result.nodes_checked,
         lattice_size=result.lattice_size,
+    )
+
+
+def anonymize_at(
+    df: pd.DataFrame,
+    /,
+    *,
+    qi: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+    models: Sequence[PrivacyModel],
+    suppression_limit: float,
+    transformation: Mapping[str, int],
+    metric: str = "nu-entropy",
+) -> AnonymizationResult:
+    """Apply one given transformation, if it satisfies the models within the suppression limit.
+
+    A release series freezes the transformation of its first release: a new optimum each
+    night would let a recipient intersect two differently generalized files. The result's
+    ``transformation`` is None when the frozen node no longer satisfies the models.
+    """
+    missing = [c for c in qi if c not in transformation]
+    if missing:
+        raise PrivacyModelError(f"transformation gives no level for {missing}")
+    sensitive = sorted({m.sensitive_column for m in models} - {None})
+    enc = encode_table(df, qi=qi, hierarchies=hierarchies, sensitive=sensitive)
+    levels = [int(transformation[c]) for c in qi]
+    limit = max_suppressed(len(df), suppression_limit)
+    ev = evaluate_node(enc, levels, models=models, max_suppressed=limit)
+    if not ev.satisfied:
+        return AnonymizationResult(
+            data=df.copy(),
+            suppressed_mask=np.zeros(len(df), dtype=bool),
+            transformation=None,
+            loss=None,
+            suppressed=ev.suppressed,
+            classes=0,
+            min_class_size=0,
+            nodes_checked=1,
+        )
+    suppressed_tuple = ev.violating[ev.class_of_tuple]
+    mask = suppressed_tuple[enc.row_tuple] if len(df) else np.zeros(0, dtype=bool)
+    kept = ev.kept_sizes
+    data = apply_transformation(
+        df, qi=qi, hierarchies=hierarchies, levels=levels, suppressed_mask=mask
+    )
+    loss_metric = get_metric(metric)
+    bound = float(loss_metric.lower_bounds(enc, np.asarray([levels], dtype=np.int64))[0])
+    return AnonymizationResult(
+        data=data,
+        suppressed_mask=mask,
+        transformation=dict(zip(qi, levels, strict=True)),
+        loss=float(loss_metric.value(enc, ev, bound=bound)),
+        suppressed=ev.suppressed,
+        classes=len(kept),
+        min_class_size=int(kept.min()) if len(kept) else 0,
+        nodes_checked=1,
     )
 
 

@@ -47,6 +47,24 @@ def main_course(usage: pd.DataFrame, /) -> pd.Series:
     return first.set_index("customer_id")["course_category"]
 
 
+def as_of(
+    customers: pd.DataFrame, /, *, usage: pd.DataFrame, cutoff: date
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The customers registered, and the visits made, on or before ``cutoff``.
+
+    A release series describes its period's cut-off, not the night it runs: deletions and
+    opt-outs made since are honoured (they were applied before), later registrations and
+    visits wait for the next period.
+    """
+    limit = pd.Timestamp(cutoff)
+    registered = pd.to_datetime(customers["registered_on"]) <= limit
+    visited = pd.to_datetime(usage["visit_date"]) <= limit
+    return (
+        customers[registered.to_numpy()].reset_index(drop=True),
+        usage[visited.to_numpy()].reset_index(drop=True),
+    )
+
+
 def deidentify(
     customers: pd.DataFrame,
     /,

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import typer
 
-from pipeline.cli import demo_command, engine_command, run_command, validate_command
+from pipeline.cli import (
+    demo_command,
+    engine_command,
+    run_command,
+    series_command,
+    validate_command,
+)
 
 app = typer.Typer(
     name="anonrelease",
@@ -27,3 +33,4 @@ run_command.register(app)
 demo_command.register(app)
 engine_command.register(app)
 validate_command.register(app)
+series_command.register(app)

@@ -14,15 +14,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pandas as pd
 
 from pipeline.release.gate import CandidateDataset
-from pipeline.settings.partners import PartnerRegistry, load_partners
+from pipeline.settings.partners import PartnerRegistry, Recipient, load_partners
 from pipeline.settings.release_config import PrivacyProfile
 from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
 from pipeline.sources.schema import COURSE_CATEGORIES
+from transforms.deidentify import NO_VISIT
+from transforms.periods import Cadence, period_cutoff
 
 MICRODATA = "customers_microdata"
 COUNT_TABLE = "customers_by_region_age_gender_course"
@@ -30,6 +34,25 @@ DATASETS = (COUNT_TABLE, MICRODATA)
 AGE_BAND_LEVEL = 1  # 5-year bands
 REGION_LEVEL = 2  # postal prefix -> prefecture -> region
 COUNT_COLUMN = "customers"
+# How often a dataset goes to a recipient whose agreement does not say (see transforms.periods).
+# Microdata monthly, as of the month's end: a nightly series would show every birthday and every
+# deletion as a change of one row.
+DEFAULT_CADENCE: dict[str, Cadence] = {MICRODATA: "monthly", COUNT_TABLE: "nightly"}
+
+
+def series_name(dataset: str, cadence: Cadence) -> str:
+    """The candidate name of one release series of a dataset (``customers_microdata@monthly``)."""
+    return f"{dataset}@{cadence}"
+
+
+def cadence_for(recipient: Recipient, dataset: str) -> Cadence:
+    return recipient.cadence_for(dataset, default=DEFAULT_CADENCE[dataset])
+
+
+def microdata_series(registry: PartnerRegistry, run_date: date) -> dict[Cadence, date]:
+    """Each cadence at which some recipient receives the microdata, with its cut-off."""
+    cadences = sorted({cadence_for(r, MICRODATA) for r in registry.allowed(MICRODATA)})
+    return {c: period_cutoff(run_date, c) for c in cadences}
 
 
 def partner_registry(path: Path) -> PartnerRegistry:
@@ -53,7 +76,8 @@ def microdata_label_orders(
     trees = shipped_hierarchies(tuple(transformation))
     orders = {c: level_labels(trees[c], level) for c, level in transformation.items()}
     if sensitive == "main_course":
-        orders[sensitive] = COURSE_CATEGORIES
+        # Customers without a visit have the main course "none": it sorts last.
+        orders[sensitive] = (*COURSE_CATEGORIES, NO_VISIT)
     return orders
 
 
@@ -68,22 +92,40 @@ def table_label_orders() -> dict[str, tuple[str, ...]]:
     }
 
 
+def split_series(name: str) -> tuple[str, Cadence | None]:
+    """``customers_microdata@monthly`` -> (``customers_microdata``, ``monthly``)."""
+    dataset, _, cadence = name.partition("@")
+    return dataset, cast("Cadence | None", cadence or None)
+
+
+def receives(recipient: Recipient, candidate: CandidateDataset) -> bool:
+    """Whether ``candidate`` is the version of its dataset this recipient's agreement names."""
+    dataset, cadence = split_series(candidate.name)
+    if not recipient.allows(dataset):
+        return False
+    return cadence is None or cadence == cadence_for(recipient, dataset)
+
+
 def candidate_list(
-    folder: Path, *, profile: PrivacyProfile, transformation: Mapping[str, int] | None
+    folder: Path, *, profile: PrivacyProfile, series: Mapping[str, Mapping[str, int]]
 ) -> list[CandidateDataset]:
-    """The candidate files of a run's ``candidates/`` folder, with what the gate checks."""
-    return [
+    """The candidate files of a run's ``candidates/`` folder, with what the gate checks.
+
+    ``series`` maps each microdata series' cadence to its transformation.
+    """
+    micro = [
         CandidateDataset(
-            name=MICRODATA,
-            path=folder / f"{MICRODATA}.csv",
+            name=series_name(MICRODATA, cast("Cadence", cadence)),
+            path=folder / f"{series_name(MICRODATA, cast('Cadence', cadence))}.csv",
             kind="microdata",
             qi=tuple(profile.quasi_identifiers),
             sensitive=profile.sensitive,
-            # No transformation on record: the gate holds the file to the plain text order.
-            label_orders=microdata_label_orders(transformation, sensitive=profile.sensitive)
-            if transformation
-            else None,
-        ),
+            label_orders=microdata_label_orders(transformation, sensitive=profile.sensitive),
+        )
+        for cadence, transformation in sorted(series.items())
+    ]
+    return [
+        *micro,
         CandidateDataset(
             name=COUNT_TABLE,
             path=folder / f"{COUNT_TABLE}.csv",

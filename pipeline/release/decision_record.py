@@ -38,6 +38,10 @@ class DecisionRecord(BaseModel):
     sha256: dict[str, str]
     # What each dataset was built and checked with (for the manifest: the real parameters).
     parameters: dict[str, dict[str, object]] = {}
+    # Per recipient and candidate: held by the differencing gate (why), or not due this
+    # night because the recipient already has this period (when the next one goes out).
+    held: dict[str, dict[str, str]] = {}
+    not_due: dict[str, dict[str, str]] = {}
 
     def write(self, reports_dir: Path) -> Path:
         path = reports_dir / DECISION_FILE

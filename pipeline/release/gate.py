@@ -23,7 +23,7 @@ All validations share one GX context, so ``docs_dir`` gets one Data Docs site fo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -227,8 +227,13 @@ def evaluate_release(
     profile: PrivacyProfile,
     partners: PartnerRegistry,
     docs_dir: Path | None = None,
+    receives: Callable[[Recipient, CandidateDataset], bool] | None = None,
 ) -> ReleaseDecision:
-    """Decide, per recipient, which candidate datasets it may receive (see the module doc)."""
+    """Decide, per recipient, which candidate datasets it may receive (see the module doc).
+
+    ``receives`` says which candidates a recipient's agreement covers (default: the
+    candidate's name is one of its allowed datasets).
+    """
     checker = _Checker(profile, docs_dir)
     profile_failures: list[str] = []
     for candidate in candidates:
@@ -239,7 +244,11 @@ def evaluate_release(
         blocked = dict.fromkeys(partners.ids(), (PROFILE_FAILED,))
     else:
         for recipient in partners.recipients:
-            datasets = [c for c in candidates if recipient.allows(c.name)]
+            datasets = [
+                c
+                for c in candidates
+                if (receives(recipient, c) if receives else recipient.allows(c.name))
+            ]
             reasons: list[str] = []
             for candidate in datasets:
                 base = _profile_requirement(candidate, profile)

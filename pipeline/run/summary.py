@@ -5,6 +5,8 @@ Built from the step reports in the run folder, so the DAG and the CLI show the s
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.console import Console
 from rich.table import Table
 
@@ -38,23 +40,40 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
         table.add_row("corrections rejected (quarantined)", str(requests["corrections_rejected"]))
         console.print(table)
     if anonymized := ctx.read_report("anonymize"):
-        console.print(
-            f"anonymize: levels {anonymized['transformation']}, "
-            f"{anonymized['suppressed']} of {anonymized['records']} records suppressed, "
-            f"{anonymized['classes']} classes, smallest {anonymized['min_class_size']}"
-        )
+        for cadence, entry in sorted(anonymized.get("series", {}).items()):
+            head = f"microdata series {cadence} (as of {entry['cutoff']}, ages at "
+            head += f"{entry['reference_date']}"
+            if "held" in entry:
+                _say(console, f"{head}): held: {entry['held']}", style="yellow")
+                continue
+            frozen = (
+                "frozen" if entry["frozen"] else "first release: optimal, frozen when published"
+            )
+            _say(
+                console,
+                f"{head}): levels {entry['transformation']} ({frozen}), "
+                f"{entry['suppressed']} of {entry['records']} records suppressed, "
+                f"{entry['classes']} classes, smallest {entry['min_class_size']}",
+            )
     if tables := ctx.read_report("build_tables"):
-        console.print(
+        _say(
+            console,
             f"tables: {tables['datasets']}, cells suppressed below "
-            f"{tables['table_min_cell_count']}: {tables['table_cells_suppressed']}"
+            f"{tables['table_min_cell_count']}: {tables['table_cells_suppressed']}",
         )
     if decision := ctx.read_report("release_decision"):
         for recipient, reasons in sorted(decision.get("blocked", {}).items()):
-            console.print(f"[red]blocked[/red] {recipient}: {'; '.join(reasons)}")
+            _say(console, f"blocked {recipient}: {'; '.join(reasons)}", style="red")
         for reason in decision.get("profile_failures", []):
-            console.print(f"[red]profile failed[/red]: {reason}")
+            _say(console, f"profile failed: {reason}", style="red")
+        for recipient, held in sorted(decision.get("held", {}).items()):
+            for name, reason in sorted(held.items()):
+                _say(console, f"held for {recipient}: {name}: {reason}", style="yellow")
+        for recipient, waiting in sorted(decision.get("not_due", {}).items()):
+            for name, reason in sorted(waiting.items()):
+                _say(console, f"not due for {recipient}: {name}: {reason}")
         if decision.get("docs_index"):
-            console.print(f"validation report (Data Docs): {decision['docs_index']}")
+            _say(console, f"validation report (Data Docs): {decision['docs_index']}")
     _render_reconciliation(ctx, console)
     if published := ctx.read_report("publish"):
         console.print(
@@ -67,6 +86,11 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
     quarantine = ctx.run_dir / "quarantine"
     if quarantine.exists():
         console.print(f"quarantine files: {quarantine}")
+
+
+def _say(console: Console, text: str, *, style: str | None = None) -> None:
+    """Print literally: brackets in reasons ([k=50, l=2]) are text, not markup."""
+    console.print(text, style=style, markup=False, highlight=False)
 
 
 def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
@@ -100,12 +124,41 @@ def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
             "out": deidentify["rows"][key],
             "out_is": out_is,
         }
-        if table == "customers" and anonymized and built:
-            row["suppressed"] = anonymized["suppressed"]
-            row["out"] = built["datasets"]["customers_microdata"]
-            row["out_is"] = "records in the released microdata"
         parts = ("quarantined", "excluded", "suppressed", "out")
         row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[arg-type]
+        rows.append(row)
+        if table == "customers" and anonymized and built:
+            rows += _series_rows(row, deidentify, anonymized, built)
+    return rows
+
+
+def _series_rows(
+    customers: dict[str, object],
+    deidentify: dict[str, Any],
+    anonymized: dict[str, Any],
+    built: dict[str, Any],
+) -> list[dict[str, object]]:
+    """One row per released microdata series: later registrations count as excluded."""
+    rows: list[dict[str, object]] = []
+    profile_rows = int(deidentify["rows"]["customers"])
+    for cadence, entry in sorted(anonymized.get("series", {}).items()):
+        members = int(deidentify["series"][cadence]["customers"])
+        name = f"customers_microdata@{cadence}"
+        if name not in built["datasets"]:
+            continue  # held: no file this run
+        out = int(built["datasets"][name])
+        suppressed = int(entry["suppressed"])
+        row: dict[str, object] = {
+            "table": f"customers -> {name}",
+            "read": customers["read"],
+            "quarantined": customers["quarantined"],
+            "excluded": int(customers["excluded"]) + profile_rows - members,  # type: ignore[call-overload]
+            "suppressed": suppressed,
+            "out": out,
+            "out_is": f"records in the {cadence} microdata (as of {entry['cutoff']})",
+        }
+        parts = ("quarantined", "excluded", "suppressed", "out")
+        row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[call-overload]
         rows.append(row)
     return rows
 

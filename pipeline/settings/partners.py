@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from pipeline.settings.paths import DEFAULT_PARTNERS
 from transforms.errors import ConfigurationError
+from transforms.periods import Cadence
 
 RecipientKind = Literal["cooperative_business", "advertising_sponsor", "contractor"]
 
@@ -43,9 +44,15 @@ class Recipient(BaseModel):
     min_l: int | None = Field(default=None, ge=2)
     min_cell_count: int = Field(ge=1)
     allowed_datasets: tuple[str, ...] = Field(min_length=1)
+    # How often each dataset may be released to this recipient (its series' period); a
+    # dataset not listed follows the catalogue's default cadence.
+    cadence: dict[str, Cadence] = Field(default_factory=dict)
 
     def allows(self, dataset: str) -> bool:
         return dataset in self.allowed_datasets
+
+    def cadence_for(self, dataset: str, *, default: Cadence) -> Cadence:
+        return self.cadence.get(dataset, default)
 
 
 class PartnerRegistry(BaseModel):
@@ -120,6 +127,11 @@ def _check_datasets(file: Path, registry: PartnerRegistry, known: Collection[str
         for r in registry.recipients
         for name in r.allowed_datasets
         if name not in known_names
+    ] + [
+        f"recipient {r.id!r}: cadence names dataset {name!r} it is not allowed"
+        for r in registry.recipients
+        for name in r.cadence
+        if name not in r.allowed_datasets
     ]
     if unknown:
         known_text = ", ".join(sorted(known_names)) or "none"

@@ -1,64 +1,127 @@
-"""anonymize: the optimal full-domain generalization of the customer profile."""
+"""anonymize: generalize the customer profile of each microdata series.
+
+A series (one per cadence some recipient receives) describes its period's cut-off. Its first
+release takes the optimal transformation; later releases reuse that frozen transformation while
+it still satisfies the privacy models. When it no longer does, the series is held (audited)
+until an operator resets it: a change of generalization is a decision, not a nightly accident.
+"""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from pipeline.release.datasets import microdata_label_orders
+import pandas as pd
+
+from pipeline.release.datasets import MICRODATA, microdata_label_orders
 from pipeline.release.errors import ReleaseBlocked
+from pipeline.release.series import frozen_series
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.settings.privacy_requirement import models_for
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
+from transforms.anonymize import AnonymizationResult, anonymize_at
 from transforms.anonymize import anonymize as anonymize_frame
 from transforms.release_order import canonical_order
 
+UNIT = "pseudonym"
+
+
+def _generalize(
+    ctx: RunContext, customers: pd.DataFrame, frozen: dict[str, int] | None
+) -> AnonymizationResult:
+    profile = ctx.config.profile
+    qi = profile.quasi_identifiers
+    arguments: dict[str, Any] = {
+        "qi": qi,
+        "hierarchies": shipped_hierarchies(qi),
+        "models": models_for(profile),
+        "suppression_limit": profile.suppression_limit,
+        "metric": profile.metric,
+    }
+    data = customers.astype({c: "str" for c in qi})
+    if frozen is not None:
+        return anonymize_at(data, transformation=frozen, **arguments)
+    return anonymize_frame(data, **arguments)
+
+
+def _released(
+    ctx: RunContext, result: AnonymizationResult, customers: pd.DataFrame
+) -> pd.DataFrame:
+    """Kept records in canonical order, with the pseudonym behind each row (internal only)."""
+    profile = ctx.config.profile
+    assert result.transformation is not None
+    columns = [*profile.quasi_identifiers, *([profile.sensitive] if profile.sensitive else [])]
+    kept = ~result.suppressed_mask
+    rows = result.data.loc[kept, columns].assign(**{UNIT: customers.loc[kept, UNIT].to_numpy()})
+    # Order on the released labels only (the pseudonym, internal, breaks ties last): an order
+    # on anything hidden (the original age or postal prefix, the source order) would let
+    # positions give the hidden values back.
+    return canonical_order(
+        rows.reset_index(drop=True),
+        label_orders=microdata_label_orders(result.transformation, sensitive=profile.sensitive),
+    )
+
 
 def anonymize(ctx: RunContext) -> dict[str, Any]:
-    """Run the optimal search on the de-identified customer profile; keep released rows."""
-    profile = ctx.config.profile
-    customers = read(ctx, "deidentified", "customers")
-    qi = profile.quasi_identifiers
-    started = time.perf_counter()
-    result = anonymize_frame(
-        customers.astype({c: "str" for c in qi}),
-        qi=qi,
-        hierarchies=shipped_hierarchies(qi),
-        models=models_for(profile),
-        suppression_limit=profile.suppression_limit,
-        metric=profile.metric,
-    )
-    seconds = time.perf_counter() - started
-    if result.transformation is None:
-        reason = (
-            "no generalization satisfies the profile within the suppression limit "
-            f"{profile.suppression_limit:.1%}"
-        )
-        audit.record(
-            ctx.config.workdir, run_id=ctx.run_id, event="release.blocked", reasons=[reason]
-        )
-        raise ReleaseBlocked([reason])
-    kept = ~result.suppressed_mask
-    columns = [*qi, *([profile.sensitive] if profile.sensitive else [])]
-    transformation = {c: int(result.transformation[c]) for c in qi}
-    # Order on the released labels only: an order on anything hidden (the original age or
-    # postal prefix, the source order) would let positions give the hidden values back.
-    released = canonical_order(
-        result.data.loc[kept, columns],
-        label_orders=microdata_label_orders(transformation, sensitive=profile.sensitive),
-    )
-    write(ctx, "anonymized", "customers", released)
-    report = {
-        "transformation": transformation,
-        "records": len(customers),
-        "suppressed": int(result.suppressed),
-        "classes": int(result.classes),
-        "min_class_size": int(result.min_class_size),
-        "loss": float(result.loss) if result.loss is not None else None,
-        "metric": profile.metric,
-        "nodes_checked": int(result.nodes_checked),
-        "search_seconds": round(seconds, 3),
-    }
-    return finish(ctx, "anonymize", report)
+    """Generalize every microdata series; hold a series whose frozen node no longer holds."""
+    series_report: dict[str, dict[str, Any]] = {}
+    deidentified = (ctx.read_report("deidentify") or {}).get("series", {})
+    for cadence, info in sorted(deidentified.items()):
+        customers = read(ctx, "deidentified", f"customers_{cadence}")
+        frozen = frozen_series(ctx.config.workdir, MICRODATA, cadence)
+        if frozen is not None and frozen.first_run == ctx.run_id:
+            frozen = None  # a rerun of the series' first release chooses again
+        started = time.perf_counter()
+        result = _generalize(ctx, customers, frozen.transformation if frozen else None)
+        optimum = result if frozen is None else None
+        if frozen is not None and result.transformation is None:
+            optimum = _generalize(ctx, customers, None)
+        seconds = time.perf_counter() - started
+        entry: dict[str, Any] = {
+            "cutoff": info["cutoff"],
+            "reference_date": info["reference_date"],
+            "records": len(customers),
+            "frozen": frozen is not None,
+            "search_seconds": round(seconds, 3),
+            "nodes_checked": int(result.nodes_checked),
+        }
+        if optimum is not None and optimum.transformation is None:
+            limit = ctx.config.profile.suppression_limit
+            reason = (
+                f"{MICRODATA}@{cadence}: no generalization satisfies the profile within the "
+                f"suppression limit {limit:.1%}"
+            )
+            audit.record(
+                ctx.config.workdir, run_id=ctx.run_id, event="release.blocked", reasons=[reason]
+            )
+            raise ReleaseBlocked([reason])
+        if result.transformation is None:
+            assert frozen is not None and optimum is not None
+            entry["held"] = (
+                f"the series' frozen transformation {frozen.transformation} no longer satisfies "
+                f"the privacy profile (the optimum now is {optimum.transformation}); reset the "
+                "series to start a new one"
+            )
+            audit.record(
+                ctx.config.workdir,
+                run_id=ctx.run_id,
+                event="series.held",
+                dataset=MICRODATA,
+                cadence=cadence,
+                reason=entry["held"],
+            )
+            series_report[cadence] = entry
+            continue
+        write(ctx, "anonymized", f"{MICRODATA}_{cadence}", _released(ctx, result, customers))
+        entry |= {
+            "transformation": dict(result.transformation),
+            "suppressed": int(result.suppressed),
+            "classes": int(result.classes),
+            "min_class_size": int(result.min_class_size),
+            "loss": float(result.loss) if result.loss is not None else None,
+            "metric": ctx.config.profile.metric,
+        }
+        series_report[cadence] = entry
+    return finish(ctx, "anonymize", {"series": series_report})

@@ -1,4 +1,8 @@
-"""build_tables: the statistical tables and the released microdata, as gate candidates."""
+"""build_tables: the statistical tables and each microdata series, as gate candidates.
+
+Beside each candidate, an internal copy keeps what the differencing gate needs: the pseudonym
+behind every microdata row, the true count behind every table cell.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +16,13 @@ from pipeline.release.datasets import (
     REGION_LEVEL,
     csv_bytes,
     partner_registry,
+    series_name,
     table_label_orders,
 )
 from pipeline.run.context import RunContext
 from pipeline.sources.hierarchies import shipped_hierarchies
-from pipeline.steps.zone_io import finish, read
+from pipeline.steps.anonymize import UNIT
+from pipeline.steps.zone_io import finish, read, write
 from transforms.tables import SUPPRESSED_COLUMN, count_distinct_table
 
 
@@ -39,18 +45,32 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
     joined = usage[["pseudonym", "course_category"]].merge(cells, on="pseudonym", how="inner")
     recipients = partner_registry(ctx.config.partners).allowed(COUNT_TABLE)
     min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
-    table = count_distinct_table(
-        joined,
-        domains=table_label_orders(),
-        unit="pseudonym",
-        count_name=COUNT_COLUMN,
-        min_count=min_count,
+    arguments: dict[str, Any] = {
+        "domains": table_label_orders(),
+        "unit": "pseudonym",
+        "count_name": COUNT_COLUMN,
+    }
+    table = count_distinct_table(joined, min_count=min_count, **arguments)
+    true_counts = count_distinct_table(joined, min_count=1, **arguments)
+    write(
+        ctx,
+        "anonymized",
+        COUNT_TABLE,
+        true_counts.drop(columns=SUPPRESSED_COLUMN).assign(
+            **{SUPPRESSED_COLUMN: table[SUPPRESSED_COLUMN].to_numpy()}
+        ),
     )
     (candidates / f"{COUNT_TABLE}.csv").write_bytes(csv_bytes(table))
-    microdata = read(ctx, "anonymized", "customers")
-    (candidates / f"{MICRODATA}.csv").write_bytes(csv_bytes(microdata))
+    datasets = {COUNT_TABLE: len(table)}
+    for cadence, entry in sorted((ctx.read_report("anonymize") or {}).get("series", {}).items()):
+        if "transformation" not in entry:
+            continue  # held: the series has no release this run
+        name = series_name(MICRODATA, cadence)
+        microdata = read(ctx, "anonymized", f"{MICRODATA}_{cadence}").drop(columns=UNIT)
+        (candidates / f"{name}.csv").write_bytes(csv_bytes(microdata))
+        datasets[name] = len(microdata)
     report = {
-        "datasets": {MICRODATA: len(microdata), COUNT_TABLE: len(table)},
+        "datasets": datasets,
         "table_min_cell_count": min_count,
         "table_cells_suppressed": int(table[SUPPRESSED_COLUMN].sum()),
     }

@@ -7,11 +7,14 @@ from typing import Any
 
 import pandas as pd
 
+from pipeline.release.datasets import microdata_series, partner_registry
 from pipeline.run.context import RunContext
 from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
+from transforms.deidentify import as_of
 from transforms.deidentify import deidentify as deidentify_tables
+from transforms.periods import age_reference_for_tables
 from transforms.web_totals import daily_visit_totals
 
 
@@ -26,8 +29,40 @@ def _unmapped(customers: pd.DataFrame, ctx: RunContext) -> pd.Series:
     return reasons.str.rstrip("; ")
 
 
+def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]]:
+    """The customer profile as of each microdata series' cut-off (ages at the cut-off).
+
+    Within a period nothing moves: the same cut-off gives the same classes every night.
+    """
+    customers = read(ctx, "clean", "customers_current")
+    usage = read(ctx, "clean", "service_usage_current")
+    registry = partner_registry(ctx.config.partners)
+    out: dict[str, dict[str, Any]] = {}
+    for cadence, cutoff in microdata_series(registry, ctx.run_date).items():
+        members, visits = as_of(customers, usage=usage, cutoff=cutoff)
+        profile = deidentify_tables(
+            members,
+            usage=visits,
+            questionnaires=read(ctx, "clean", "questionnaire_responses_current").iloc[0:0],
+            key=key,
+            run_date=cutoff,
+        ).customers
+        outside = (_unmapped(profile, ctx) != "").to_numpy()
+        write(ctx, "deidentified", f"customers_{cadence}", profile[~outside].reset_index(drop=True))
+        out[cadence] = {
+            "cutoff": cutoff.isoformat(),
+            "reference_date": cutoff.isoformat(),
+            "customers": int((~outside).sum()),
+            "outside_hierarchies": int(outside.sum()),
+        }
+    return out
+
+
 def deidentify(ctx: RunContext) -> dict[str, Any]:
     """Drop direct identifiers, pseudonymize ids with the keyed HMAC, derive ages.
+
+    Ages for tables are as of 1 January (``age_reference_for_tables``); each microdata series
+    gets its own profile with ages at its cut-off.
 
     A customer whose derived quasi-identifiers fall outside the shipped hierarchies (an age
     over 120 after a correction, an unassigned postal prefix) is quarantined with all their
@@ -39,7 +74,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
         usage=read(ctx, "clean", "service_usage_current"),
         questionnaires=read(ctx, "clean", "questionnaire_responses_current"),
         key=key,
-        run_date=ctx.run_date,
+        run_date=age_reference_for_tables(ctx.run_date),
     )
     reasons = _unmapped(out.customers, ctx)
     bad = (reasons != "").to_numpy()
@@ -61,6 +96,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
         "questionnaires",
         out.questionnaires[~answers_bad].reset_index(drop=True),
     )
+    series = _series_profiles(ctx, key=key)
     visits = daily_visit_totals(read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
     write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
     report = {
@@ -75,5 +111,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
             "questionnaires": int(answers_bad.sum()),
         },
         "web_page_views": int(visits["page_views"].sum()),
+        "age_reference": age_reference_for_tables(ctx.run_date).isoformat(),
+        "series": series,
     }
     return finish(ctx, "deidentify", report)

@@ -1,15 +1,77 @@
-"""publish: only what the gate allowed, per recipient, with the manifest written last."""
+"""publish: only what the gate allowed, per recipient, with the manifest written last.
+
+After each recipient's folder is complete, what it received is recorded internally (the
+differencing gate compares the next release with it) and a microdata series' transformation
+is frozen by its first release.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from pipeline.release.datasets import partner_registry, sha256
+from pipeline.release.datasets import (
+    COUNT_TABLE,
+    MICRODATA,
+    cadence_for,
+    partner_registry,
+    sha256,
+    split_series,
+)
 from pipeline.release.decision_record import DecisionRecord
 from pipeline.release.errors import RecipientsBlocked, ReleaseBlocked
 from pipeline.release.publish import publish_release, withdraw
+from pipeline.release.series import FrozenSeries, Received, freeze_series, record_received
+from pipeline.run import audit
 from pipeline.run.context import RunContext
-from pipeline.steps.zone_io import finish
+from pipeline.steps.zone_io import finish, read
+from transforms.periods import period_cutoff
+
+
+def _record(ctx: RunContext, recipient: str, name: str, digest: str) -> None:
+    dataset, cadence = split_series(name)
+    registry = partner_registry(ctx.config.partners)
+    series = (ctx.read_report("anonymize") or {}).get("series", {})
+    if dataset == MICRODATA and cadence is not None:
+        entry = series[cadence]
+        content = read(ctx, "anonymized", f"{MICRODATA}_{cadence}")
+        cutoff = date.fromisoformat(entry["cutoff"])
+        transformation = dict(entry["transformation"])
+        path = freeze_series(
+            ctx.config.workdir,
+            FrozenSeries(
+                dataset=dataset,
+                cadence=cadence,
+                transformation=transformation,
+                first_run=ctx.run_id,
+                first_cutoff=cutoff,
+            ),
+        )
+        audit.record(
+            ctx.config.workdir,
+            run_id=ctx.run_id,
+            event="series.frozen",
+            series=name,
+            transformation=transformation,
+            file=path.name,
+        )
+    else:
+        content = read(ctx, "anonymized", COUNT_TABLE)
+        cutoff = period_cutoff(ctx.run_date, cadence_for(registry.get(recipient), dataset))
+        transformation = None
+    record_received(
+        ctx.config.workdir,
+        Received(
+            recipient=recipient,
+            dataset=dataset,
+            cadence=str(cadence or cadence_for(registry.get(recipient), dataset)),
+            run_id=ctx.run_id,
+            cutoff=cutoff,
+            sha256=digest,
+            transformation=transformation,
+        ),
+        content,
+    )
 
 
 def publish(ctx: RunContext) -> dict[str, Any]:
@@ -34,18 +96,28 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         raise ReleaseBlocked([f"{name}: changed after the gate checked it" for name in changed])
     profile = ctx.config.profile.model_dump(mode="json")
     published: dict[str, Any] = {}
-    for recipient, datasets in sorted(allowed.items()):
-        files = {f"{d}.csv": ctx.run_dir / "candidates" / f"{d}.csv" for d in datasets}
+    for recipient, names in sorted(allowed.items()):
+        files = {
+            f"{split_series(n)[0]}.csv": ctx.run_dir / "candidates" / f"{n}.csv" for n in names
+        }
         release = publish_release(
             release_root=root,
             recipient=recipient,
             run_id=ctx.run_id,
             files=files,
             profile=profile,
-            parameters={d: decision.parameters.get(d, {}) for d in datasets},
+            parameters={split_series(n)[0]: decision.parameters.get(n, {}) for n in names},
         )
+        for name in names:
+            _record(ctx, recipient, name, decision.sha256[name])
         published[recipient] = {"folder": release.folder, "files": list(release.files)}
-    report = {"published": published, "blocked": decision.blocked, "withdrawn": withdrawn}
+    report = {
+        "published": published,
+        "blocked": decision.blocked,
+        "held": decision.held,
+        "not_due": decision.not_due,
+        "withdrawn": withdrawn,
+    }
     if decision.blocked:
         ctx.write_report("publish", report)
         raise RecipientsBlocked(decision.blocked)

@@ -1,69 +1,198 @@
-"""validate_release: the gate. Check every candidate; persist the decision; fail closed."""
+"""validate_release: the gate. Check every candidate; hold what differencing would reveal.
+
+Three decisions per recipient and dataset, all persisted in the typed decision record:
+1. the privacy checks of the profile and of the recipient's minimum (``release.gate``);
+2. is it due: a recipient receives each period of a series once (its cadence);
+3. the differencing gate: compared with the last release this recipient received, no
+   equivalence class and no published cell may change by fewer than k records (or the
+   table's threshold). A release that would is held, audited, and tried again next period
+   with the changes accumulated.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pipeline.release.datasets import (
+    COUNT_COLUMN,
     COUNT_TABLE,
     MICRODATA,
+    cadence_for,
     candidate_list,
     partner_registry,
+    receives,
     sha256,
+    split_series,
+    table_label_orders,
 )
 from pipeline.release.decision_record import CheckRecord, DecisionRecord
 from pipeline.release.errors import ReleaseBlocked
 from pipeline.release.gate import evaluate_release
+from pipeline.release.series import last_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
-from pipeline.steps.zone_io import finish
+from pipeline.settings.partners import Recipient
+from pipeline.steps.anonymize import UNIT
+from pipeline.steps.zone_io import finish, read
+from transforms.differencing import microdata_difference, table_difference
+from transforms.periods import first_release_date, next_cutoff, period_cutoff
+from transforms.tables import SUPPRESSED_COLUMN
+
+
+def _series(ctx: RunContext) -> dict[str, dict[str, Any]]:
+    return (ctx.read_report("anonymize") or {}).get("series", {})
 
 
 def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
-    """What each dataset was really built and checked with (the manifest repeats it)."""
+    """What each candidate was really built and checked with (the manifest repeats it)."""
     profile = ctx.config.profile
-    anonymized = ctx.read_report("anonymize") or {}
     tables = ctx.read_report("build_tables") or {}
-    micro: dict[str, object] = {
-        "k": profile.k,
-        "quasi_identifiers": list(profile.quasi_identifiers),
-        "transformation": anonymized.get("transformation"),
-        "suppression_limit": profile.suppression_limit,
-    }
-    if profile.sensitive is not None:
-        micro |= {"sensitive": profile.sensitive, "l": profile.l, "l_variant": profile.l_variant}
-        if profile.t is not None:
-            micro |= {"t": profile.t, "t_distance": profile.t_distance}
-    table: dict[str, object] = {
+    out: dict[str, dict[str, object]] = {}
+    for cadence, entry in _series(ctx).items():
+        if "transformation" not in entry:
+            continue
+        micro: dict[str, object] = {
+            "k": profile.k,
+            "quasi_identifiers": list(profile.quasi_identifiers),
+            "transformation": entry["transformation"],
+            "suppression_limit": profile.suppression_limit,
+            "series": cadence,
+            "cutoff": entry["cutoff"],
+            "reference_date": entry["reference_date"],
+        }
+        if profile.sensitive is not None:
+            micro |= {
+                "sensitive": profile.sensitive,
+                "l": profile.l,
+                "l_variant": profile.l_variant,
+            }
+            if profile.t is not None:
+                micro |= {"t": profile.t, "t_distance": profile.t_distance}
+        out[f"{MICRODATA}@{cadence}"] = micro
+    out[COUNT_TABLE] = {
         "protection": "primary suppression",
         "min_cell_count": tables.get("table_min_cell_count"),
+        "cutoff": ctx.run_id,
+        "age_reference": (ctx.read_report("deidentify") or {}).get("age_reference"),
     }
-    return {MICRODATA: micro, COUNT_TABLE: table}
+    return out
+
+
+def _cutoff(ctx: RunContext, recipient: Recipient, name: str) -> date:
+    dataset, cadence = split_series(name)
+    if cadence is not None:
+        return date.fromisoformat(_series(ctx)[cadence]["cutoff"])
+    return period_cutoff(ctx.run_date, cadence_for(recipient, dataset))
+
+
+def _difference_reason(ctx: RunContext, recipient: Recipient, name: str) -> str | None:
+    """Why releasing ``name`` to ``recipient`` would single someone out (None: it would not)."""
+    dataset, cadence = split_series(name)
+    previous = last_received(ctx.config.workdir, recipient.id, dataset, before_run=ctx.run_id)
+    if previous is None:
+        return None
+    record, old = previous
+    if dataset == MICRODATA:
+        transformation = _series(ctx)[str(cadence)]["transformation"]
+        if record.transformation != transformation:
+            return None  # a new series (reset by an operator, audited): nothing aligns
+        profile = ctx.config.profile
+        k = max(profile.k, recipient.min_k)
+        diff = microdata_difference(
+            old,
+            read(ctx, "anonymized", f"{MICRODATA}_{cadence}"),
+            qi=profile.quasi_identifiers,
+            sensitive=profile.sensitive,
+            unit=UNIT,
+            k=k,
+        )
+        if diff.safe:
+            return None
+        return (
+            f"{diff.classes_changed_below_k} of {diff.classes_compared} classes changed by "
+            f"fewer than k={k} records since the release of {record.run_id}"
+        )
+    threshold = int((ctx.read_report("build_tables") or {})["table_min_cell_count"])
+    tdiff = table_difference(
+        old,
+        read(ctx, "anonymized", COUNT_TABLE),
+        dimensions=tuple(table_label_orders()),
+        count=COUNT_COLUMN,
+        suppressed=SUPPRESSED_COLUMN,
+        threshold=threshold,
+    )
+    if tdiff.safe:
+        return None
+    return (
+        f"{tdiff.cells_at_risk} of {tdiff.cells_compared} cells changed by fewer than "
+        f"{threshold} since the release of {record.run_id} and were published in either"
+    )
+
+
+def _series_decisions(
+    ctx: RunContext, allowed: dict[str, list[str]], recipients: dict[str, Recipient]
+) -> tuple[dict[str, list[str]], dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """Split each recipient's allowed candidates into released, held and not due."""
+    released: dict[str, list[str]] = {}
+    held: dict[str, dict[str, str]] = {}
+    not_due: dict[str, dict[str, str]] = {}
+    for rid, names in sorted(allowed.items()):
+        recipient = recipients[rid]
+        for name in names:
+            dataset, _ = split_series(name)
+            cadence = cadence_for(recipient, dataset)
+            cutoff = _cutoff(ctx, recipient, name)
+            previous = last_received(ctx.config.workdir, rid, dataset, before_run=ctx.run_id)
+            if previous is not None and previous[0].cutoff >= cutoff:
+                upcoming = first_release_date(next_cutoff(previous[0].cutoff, cadence), cadence)
+                not_due.setdefault(rid, {})[name] = (
+                    f"already received the period ending {previous[0].cutoff} "
+                    f"({cadence}); next on or after {upcoming}"
+                )
+                continue
+            reason = _difference_reason(ctx, recipient, name)
+            if reason is not None:
+                upcoming = first_release_date(next_cutoff(cutoff, cadence), cadence)
+                held[rid] = held.get(rid, {}) | {name: f"{reason}; next try on {upcoming}"}
+                continue
+            released.setdefault(rid, []).append(name)
+    return released, held, not_due
 
 
 def validate_release(ctx: RunContext) -> dict[str, Any]:
     """Check every candidate against the profile and each recipient's minimum; fail closed."""
-    anonymized = ctx.read_report("anonymize") or {}
+    series = {c: e["transformation"] for c, e in _series(ctx).items() if "transformation" in e}
     candidates = candidate_list(
-        ctx.run_dir / "candidates",
-        profile=ctx.config.profile,
-        transformation=anonymized.get("transformation"),
+        ctx.run_dir / "candidates", profile=ctx.config.profile, series=series
     )
+    registry = partner_registry(ctx.config.partners)
     checked = {c.name: sha256(c.path) for c in candidates}
     decision = evaluate_release(
         candidates,
         profile=ctx.config.profile,
-        partners=partner_registry(ctx.config.partners),
+        partners=registry,
         docs_dir=ctx.zone("docs"),
+        receives=receives,
     )
+    if decision.profile_failures:
+        released, held, not_due = {}, {}, {}
+    else:
+        released, held, not_due = _series_decisions(
+            ctx,
+            {r: list(d) for r, d in decision.allowed.items()},
+            {r.id: r for r in registry.recipients},
+        )
     record = DecisionRecord(
-        allowed={r: list(d) for r, d in sorted(decision.allowed.items())},
+        allowed=released,
         blocked={r: list(d) for r, d in sorted(decision.blocked.items())},
         profile_failures=list(decision.profile_failures),
         docs_index=str(decision.docs_index) if decision.docs_index else None,
         checks=[CheckRecord.model_validate(dict(c)) for c in decision.checks],
         sha256=checked,
         parameters=_parameters(ctx),
+        held=held,
+        not_due=not_due,
     )
     record.write(ctx.zone("reports"))
     report = record.model_dump(mode="json")
@@ -83,4 +212,14 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
             recipient=recipient,
             reasons=list(reasons),
         )
+    for recipient, datasets in sorted(held.items()):
+        for name, reason in sorted(datasets.items()):
+            audit.record(
+                ctx.config.workdir,
+                run_id=ctx.run_id,
+                event="release.held",
+                recipient=recipient,
+                dataset=name,
+                reason=reason,
+            )
     return finish(ctx, "validate_release", report)
