@@ -64,7 +64,6 @@ def test_shipped_hierarchies_match_the_reference_data(tmp_path: Path) -> None:
 
 
 def test_profile_maps_to_engine_models_with_the_configured_estimator(tmp_path: Path) -> None:
-    from pipeline.settings.privacy_requirement import models_for
     from transforms.privacy_models import EntropyLDiversity, KAnonymity, TCloseness
 
     path = tmp_path / "release.yaml"
@@ -73,7 +72,7 @@ def test_profile_maps_to_engine_models_with_the_configured_estimator(tmp_path: P
         "  l_variant: entropy\n  entropy_estimator: grassberger\n  t: 0.3\n"
         "  suppression_limit: 0.1\n  min_cell_count: 5\n"
     )
-    models = models_for(load_config(path).profile)
+    models = load_config(path).profile.requirement.models()
     assert models[0] == KAnonymity(5)
     assert isinstance(models[1], EntropyLDiversity) and models[1].estimator == "grassberger"
     assert isinstance(models[2], TCloseness) and models[2].distance == "equal"

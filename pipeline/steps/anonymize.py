@@ -9,7 +9,6 @@ from pipeline.release.datasets import microdata_label_orders
 from pipeline.release.errors import ReleaseBlocked
 from pipeline.run import audit
 from pipeline.run.context import RunContext
-from pipeline.settings.privacy_requirement import models_for
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.anonymize import anonymize as anonymize_frame
@@ -26,7 +25,7 @@ def anonymize(ctx: RunContext) -> dict[str, Any]:
         customers.astype({c: "str" for c in qi}),
         qi=qi,
         hierarchies=shipped_hierarchies(qi),
-        models=models_for(profile),
+        models=profile.requirement.models(),
         suppression_limit=profile.suppression_limit,
         metric=profile.metric,
     )
