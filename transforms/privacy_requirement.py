@@ -217,12 +217,11 @@ class PrivacyRequirement(_Frozen):
     def gx_parameters(self) -> dict[str, Any]:
         """Parameters of the ``released_microdata`` suite for this requirement.
 
-        Only what is set: an unset part keeps the suite's default (null: the check is
-        skipped). The caller adds ``qi`` and ``suppression_marker``.
+        Only what is set: an unset l or t keeps the suite's default (null: the check is
+        skipped); the suite always checks k, so no k is k = 1 (met by every class). The
+        caller adds ``qi`` and ``suppression_marker``.
         """
-        params: dict[str, Any] = {}
-        if self.k is not None:
-            params["k"] = self.k
+        params: dict[str, Any] = {"k": 1 if self.k is None else self.k}
         if self.sensitive is not None:
             params["sensitive"] = self.sensitive
         diversity = self.l_diversity
