@@ -131,7 +131,10 @@ def validate(
 
     console = Console()
     err = Console(stderr=True)
-    params: dict[str, Any] = _parse_params(param or [])
+    from pipeline.sources.schema import SUITE_VOCABULARIES
+
+    # the source vocabularies the raw suites name ("genders", ...); --param may override
+    params: dict[str, Any] = {**SUITE_VOCABULARIES, **_parse_params(param or [])}
     named = {
         "qi": list(qi) if qi else None,
         "sensitive": sensitive,

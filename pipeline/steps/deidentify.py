@@ -12,6 +12,7 @@ from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.deidentify import deidentify as deidentify_tables
+from transforms.parse import REASON_COLUMN
 from transforms.web_totals import daily_visit_totals
 
 
@@ -48,7 +49,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
         ctx,
         "quarantine",
         "customers_outside_hierarchies",
-        pd.DataFrame({"pseudonym": bad_tokens.to_numpy(), "_reason": reasons[bad].to_numpy()}),
+        pd.DataFrame({"pseudonym": bad_tokens.to_numpy(), REASON_COLUMN: reasons[bad].to_numpy()}),
     )
     customers = out.customers[~bad].reset_index(drop=True)
     usage_bad = out.usage["pseudonym"].isin(bad_tokens)
