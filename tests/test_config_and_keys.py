@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings.keys import MissingKeyError, create_demo_key, load_hmac_key
+from pipeline.settings.paths import HIERARCHY_DIR
 from pipeline.settings.release_config import ConfigError, load_config
 from pipeline.sources.reference_hierarchies import build_reference_hierarchies
 
@@ -59,7 +60,7 @@ def test_demo_key_lives_outside_the_repo_and_is_stable(monkeypatch, tmp_path: Pa
 
 def test_shipped_hierarchies_match_the_reference_data(tmp_path: Path) -> None:
     for path in build_reference_hierarchies(tmp_path):
-        shipped = REPO / "data" / "hierarchies" / path.name
+        shipped = HIERARCHY_DIR / path.name
         assert shipped.read_bytes() == path.read_bytes(), f"{shipped} is out of date"
 
 
