@@ -1,7 +1,10 @@
 """GX expectations for k-anonymity, l-diversity and t-closeness of released microdata.
 
 The semantics live in one place, ``transforms.privacy_models`` (ARX's definitions, also used by
-the anonymization engine); these expectations only call ``check_privacy`` and report its counts:
+the anonymization engine). Each expectation's kwargs become a
+``transforms.privacy_requirement.PrivacyRequirement`` (the model the profile, the CLI and the
+gate build too), whose ``models()`` are checked with ``check_privacy``; only its counts are
+reported:
 number of records and classes, the smallest class, the achieved l / t, and how many classes and
 records violate. Never a QI value.
 
@@ -27,18 +30,11 @@ from great_expectations.expectations.metrics.metric_provider import metric_value
 from great_expectations.expectations.metrics.table_metric_provider import TableMetricProvider
 
 from expectations.custom import _LIBRARY_METADATA, RenderedAsSentence, _percent, _table
-from transforms.privacy_models import (
-    DistinctLDiversity,
-    EntropyLDiversity,
-    KAnonymity,
-    PrivacyModel,
-    PrivacyReport,
-    RecursiveCLDiversity,
-    TCloseness,
-    check_privacy,
-)
+from transforms.anonymize import SUPPRESSED
+from transforms.privacy_models import PrivacyReport, check_privacy
+from transforms.privacy_requirement import PrivacyRequirement
 
-SUPPRESSION_MARKER = "*"
+SUPPRESSION_MARKER = SUPPRESSED  # ARX's marker for a suppressed record's quasi-identifiers
 
 
 def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str | None) -> np.ndarray:
@@ -50,29 +46,27 @@ def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str | Non
     return marks.all(axis=1)
 
 
-def _whole(value: float) -> Any:
-    """An integral k or l as int; a fractional one stays as is, so the model rejects it (no
-    rounding down to a weaker requirement)."""
-    return int(value) if float(value).is_integer() else value
+def _requirement(kwargs: dict, kind: str) -> PrivacyRequirement:
+    """The requirement one expectation checks (``kind``: k, distinct, entropy, recursive, t).
 
-
-def _model(kwargs: dict) -> PrivacyModel:
-    kind = kwargs["model"]
+    An invalid combination (``c`` without recursive, a fractional distinct l) raises
+    ``RequirementError``; GX reports the expectation as not checked, never as passed.
+    """
     if kind == "k":
-        return KAnonymity(_whole(kwargs["k"]))  # 2.5 is refused, never checked as 2
-    column = kwargs["sensitive"]
-    if kind == "distinct":
-        return DistinctLDiversity(column, _whole(kwargs["l"]))
+        return PrivacyRequirement(k=kwargs["k"])
+    if kind == "t":
+        closeness = {
+            "t": kwargs["t"],
+            "distance": kwargs.get("distance") or "equal",
+            "hierarchy": kwargs.get("hierarchy"),
+        }
+        return PrivacyRequirement(sensitive=kwargs["sensitive"], t_closeness=closeness)
+    diversity = {"variant": kind, "l": kwargs["l"]}
+    if kwargs.get("c") is not None:
+        diversity["c"] = kwargs["c"]
     if kind == "entropy":
-        return EntropyLDiversity(column, float(kwargs["l"]), kwargs.get("estimator") or "shannon")
-    if kind == "recursive":
-        return RecursiveCLDiversity(column, float(kwargs["c"]), _whole(kwargs["l"]))
-    hierarchy = None
-    if kwargs.get("hierarchy"):
-        from transforms.hierarchy import load_hierarchy
-
-        hierarchy = load_hierarchy(kwargs["hierarchy"], column=column)
-    return TCloseness(column, float(kwargs["t"]), kwargs.get("distance") or "equal", hierarchy)
+        diversity["estimator"] = kwargs.get("estimator") or "shannon"
+    return PrivacyRequirement(sensitive=kwargs["sensitive"], l_diversity=diversity)
 
 
 def _report_dict(report: PrivacyReport, n_suppressed: int) -> dict:
@@ -95,9 +89,9 @@ def _privacy_metric(
     df = _table(execution_engine, metric_domain_kwargs)
     qi = list(kwargs["qi"])
     suppressed = suppressed_mask(df, qi=qi, marker=kwargs.get("suppression_marker"))
-    model = _model({**kwargs, "model": kind})
+    requirement = _requirement(kwargs, kind)
     report = check_privacy(
-        df, qi=qi, models=[model], sensitive=model.sensitive_column, exclude=suppressed
+        df, qi=qi, models=requirement.models(), sensitive=requirement.sensitive, exclude=suppressed
     )
     return _report_dict(report, int(suppressed.sum()))
 

@@ -40,12 +40,11 @@ import numpy as np
 import pandas as pd
 
 from transforms.errors import ConfigurationError
+from transforms.parse import REASON_COLUMN, ROW_COLUMN
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 PARAMETER_KEY = "$PARAMETER"
 YEARS_BEFORE_KEY = "years_before"
-ROW_COLUMN = "_row"
-REASON_COLUMN = "_reason"
 
 # Published results: counts only (never a value, never row indices).
 SAFE_RESULT_FORMAT: dict[str, Any] = {

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.settings.keys import MissingKeyError, create_demo_key, load_hmac_key
+from pipeline.settings.paths import HIERARCHY_DIR
 from pipeline.settings.release_config import ConfigError, load_config
 from pipeline.sources.reference_hierarchies import build_reference_hierarchies
 
@@ -59,12 +60,11 @@ def test_demo_key_lives_outside_the_repo_and_is_stable(monkeypatch, tmp_path: Pa
 
 def test_shipped_hierarchies_match_the_reference_data(tmp_path: Path) -> None:
     for path in build_reference_hierarchies(tmp_path):
-        shipped = REPO / "data" / "hierarchies" / path.name
+        shipped = HIERARCHY_DIR / path.name
         assert shipped.read_bytes() == path.read_bytes(), f"{shipped} is out of date"
 
 
 def test_profile_maps_to_engine_models_with_the_configured_estimator(tmp_path: Path) -> None:
-    from pipeline.settings.privacy_requirement import models_for
     from transforms.privacy_models import EntropyLDiversity, KAnonymity, TCloseness
 
     path = tmp_path / "release.yaml"
@@ -73,7 +73,7 @@ def test_profile_maps_to_engine_models_with_the_configured_estimator(tmp_path: P
         "  l_variant: entropy\n  entropy_estimator: grassberger\n  t: 0.3\n"
         "  suppression_limit: 0.1\n  min_cell_count: 5\n"
     )
-    models = models_for(load_config(path).profile)
+    models = load_config(path).profile.requirement.models()
     assert models[0] == KAnonymity(5)
     assert isinstance(models[1], EntropyLDiversity) and models[1].estimator == "grassberger"
     assert isinstance(models[2], TCloseness) and models[2].distance == "equal"

@@ -4,6 +4,7 @@ from datetime import date
 
 import pandas as pd
 
+from pipeline.sources.schema import GENDERS
 from transforms.customer_requests import apply_customer_requests
 
 RUN = date(2026, 11, 24)
@@ -55,7 +56,9 @@ def test_deletion_and_withdrawn_consent_exclude_customers() -> None:
             (5, 1, "mail_magazine", False, "2025-06-01T00:00:00+09:00"),  # other purpose
         ]
     )
-    out = apply_customer_requests(_customers(), requests=requests, consents=consents, run_date=RUN)
+    out = apply_customer_requests(
+        _customers(), requests=requests, consents=consents, run_date=RUN, genders=GENDERS
+    )
     assert out.customers["customer_id"].tolist() == [1, 3, 5]
     assert dict(zip(out.excluded["customer_id"], out.excluded["reason"], strict=True)) == {
         2: "deletion_request",
@@ -66,7 +69,7 @@ def test_deletion_and_withdrawn_consent_exclude_customers() -> None:
 def test_deletions_dated_after_the_run_date_are_still_honoured() -> None:
     requests = _requests([(1, 2, "deletion", "2026-11-25", None, None)])
     out = apply_customer_requests(
-        _customers(), requests=requests, consents=_consents([]), run_date=RUN
+        _customers(), requests=requests, consents=_consents([]), run_date=RUN, genders=GENDERS
     )
     assert out.excluded["customer_id"].tolist() == [2]
 
@@ -85,6 +88,7 @@ def test_unreadable_requests_and_consents_exclude_their_customers() -> None:
         requests=requests,
         consents=consents,
         run_date=RUN,
+        genders=GENDERS,
         unreadable=quarantined,
     )
     assert dict(zip(out.excluded["customer_id"], out.excluded["reason"], strict=True)) == {
@@ -104,6 +108,7 @@ def test_a_customer_excluded_for_several_reasons_is_reported_once_with_the_stron
         requests=requests,
         consents=_consents([]),
         run_date=RUN,
+        genders=GENDERS,
         unreadable=quarantined,
     )
     assert out.excluded.to_dict("records") == [{"customer_id": 2, "reason": "deletion_request"}]
@@ -120,7 +125,7 @@ def test_corrections_apply_latest_valid_value_and_reject_invalid() -> None:
         ]
     )
     out = apply_customer_requests(
-        _customers(), requests=requests, consents=_consents([]), run_date=RUN
+        _customers(), requests=requests, consents=_consents([]), run_date=RUN, genders=GENDERS
     )
     customers = out.customers.set_index("customer_id")
     assert customers.loc[1, "postal_code"] == "100-0003"
@@ -142,7 +147,7 @@ def test_an_invalid_latest_correction_is_rejected_without_falling_back() -> None
         ]
     )
     out = apply_customer_requests(
-        _customers(), requests=requests, consents=_consents([]), run_date=RUN
+        _customers(), requests=requests, consents=_consents([]), run_date=RUN, genders=GENDERS
     )
     customers = out.customers.set_index("customer_id")
     assert customers.loc[1, "birth_date"] == pd.Timestamp("1990-01-01")

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.demo import DEMO_DATE
 from pipeline.demo.generator import (
     DemoDataParameterError,
     generate_demo_database,
@@ -22,7 +23,7 @@ from pipeline.demo.generator import (
 )
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "reference"
-AS_OF = date(2026, 11, 24)
+AS_OF = DEMO_DATE
 
 # The contract of /work/notes/schema.md, written out independently of the code under test.
 SCHEMA = {
@@ -245,7 +246,7 @@ def test_every_date_is_on_or_before_as_of(clean: dict[str, pd.DataFrame]) -> Non
     for table, column in (("consents", "recorded_at"), ("web_access_log", "accessed_at")):
         stamps = pd.to_datetime(clean[table][column], format="ISO8601")
         assert stamps.dt.tz is not None
-        assert stamps.max() <= pd.Timestamp("2026-11-24T23:59:59+09:00")
+        assert stamps.max() <= pd.Timestamp(f"{AS_OF.isoformat()}T23:59:59+09:00")
 
 
 def test_postal_code_prefix_matches_prefecture(

@@ -24,6 +24,7 @@ from expectations.validation import (
     Validator,
     load_suite,
 )
+from pipeline.sources.schema import SUITE_VOCABULARIES
 
 RUN_DATE = dt.date(2026, 11, 25)
 
@@ -281,7 +282,11 @@ def test_split_valid_rows_reconciles_and_names_rules_not_values(validator: Valid
         df,
         suite="raw_questionnaires",
         table="questionnaire_responses",
-        context={"run_date": RUN_DATE, "customer_ids": np.array([10, 11, 12])},
+        context={
+            "run_date": RUN_DATE,
+            "customer_ids": np.array([10, 11, 12]),
+            **SUITE_VOCABULARIES,
+        },
     )
     assert len(clean) + len(rejected) == len(df)
     assert rejected[ROW_COLUMN].is_unique
@@ -317,7 +322,7 @@ def test_split_without_failures_and_on_empty_input(validator: Validator) -> None
             "status": ["pending", "completed"],
         }
     )
-    ctx = {"run_date": RUN_DATE}
+    ctx = {"run_date": RUN_DATE, **SUITE_VOCABULARIES}
     clean, rejected = validator.split(df, suite="raw_requests", table="requests", context=ctx)
     assert len(clean) == 2 and rejected.empty
     assert [*rejected.columns] == [*df.columns, ROW_COLUMN, "_reason"]
@@ -328,7 +333,8 @@ def test_split_without_failures_and_on_empty_input(validator: Validator) -> None
 def test_missing_column_is_a_suite_config_error(validator: Validator) -> None:
     df = pd.DataFrame({"usage_id": [1], "customer_id": [1]})
     with pytest.raises(SuiteConfigError) as err:
-        validator.run(df, suite="raw_usage", parameters={"run_date": RUN_DATE, "customer_ids": [1]})
+        params = {"run_date": RUN_DATE, "customer_ids": [1], **SUITE_VOCABULARIES}
+        validator.run(df, suite="raw_usage", parameters=params)
     assert err.value.suite == "raw_usage"
     assert err.value.column == "store_id"
     assert err.value.expectation == "expect_column_values_to_be_numbers_between"
@@ -365,7 +371,7 @@ def test_suites_are_parametrized_at_run_time() -> None:
     assert kinds["expect_table_to_be_k_anonymous"]["k"] == 5
     assert kinds["expect_table_to_be_l_diverse"]["l"] == 2
     assert kinds["expect_table_to_be_t_close"]["t"] == 0.2
-    raw = load_suite("raw_customers", parameters={"run_date": RUN_DATE})
+    raw = load_suite("raw_customers", parameters={"run_date": RUN_DATE, **SUITE_VOCABULARIES})
     between = [e for e in raw.expectations if e["kwargs"].get("column") == "birth_date"]
     assert any(e["kwargs"].get("max_value") == "2026-11-25" for e in between)
 
@@ -462,7 +468,7 @@ def test_split_valid_rows_partitions_every_input(
         df,
         suite="raw_questionnaires",
         table="q",
-        context={"run_date": RUN_DATE, "customer_ids": np.array([1, 2])},
+        context={"run_date": RUN_DATE, "customer_ids": np.array([1, 2]), **SUITE_VOCABULARIES},
     )
     assert len(clean) + len(rejected) == len(df)
     assert sorted(rejected[ROW_COLUMN].tolist() + clean.index.tolist()) == list(range(len(df)))

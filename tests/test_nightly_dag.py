@@ -14,11 +14,13 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from pipeline.demo import DEMO_DATE
 from pipeline.demo.generator import generate_demo_database
 from pipeline.release.publish import verify_release
 from pipeline.run.audit import read_events
 
-RUN_DATE = date(2026, 11, 24)
+RUN_DATE = DEMO_DATE
+RUN = RUN_DATE.isoformat()
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -88,7 +90,7 @@ def nightly(airflow_db, source, tmp_path_factory) -> Iterator[tuple[Path, object
 def test_dag_run_succeeds_and_publishes_verifiable_releases(nightly) -> None:
     root, outcome = nightly
     assert outcome.succeeded, outcome.tasks
-    folders = sorted(p for p in (root / "releases").glob("*/2026-11-24"))
+    folders = sorted(p for p in (root / "releases").glob(f"*/{RUN}"))
     assert [f.parent.name for f in folders] == [
         "contractor-analytics",
         "partner-cosmetics",
@@ -96,9 +98,9 @@ def test_dag_run_succeeds_and_publishes_verifiable_releases(nightly) -> None:
     ]
     for folder in folders:
         manifest = verify_release(str(folder))
-        assert manifest["run"] == "2026-11-24"
+        assert manifest["run"] == RUN
         assert manifest["files"], folder
-    sponsor = verify_release(str(root / "releases" / "sponsor-adnet" / "2026-11-24"))
+    sponsor = verify_release(str(root / "releases" / "sponsor-adnet" / RUN))
     assert [f["name"] for f in sponsor["files"]] == ["customers_by_region_age_gender_course.csv"]
 
 
@@ -115,11 +117,11 @@ def test_no_personal_value_reaches_audit_reports_docs_or_quarantine_reasons(
     root, _ = nightly
     warehouse = root / "warehouse"
     texts = [p.read_text(encoding="utf-8") for p in warehouse.glob("audit/*.jsonl")]
-    texts += [p.read_text(encoding="utf-8") for p in warehouse.glob("2026-11-24/reports/*.json")]
+    texts += [p.read_text(encoding="utf-8") for p in warehouse.glob(f"{RUN}/reports/*.json")]
     texts += [
         p.read_text(encoding="utf-8", errors="ignore") for p in warehouse.rglob("docs/**/*.html")
     ]
-    for path in warehouse.glob("2026-11-24/quarantine/*.parquet"):
+    for path in warehouse.glob(f"{RUN}/quarantine/*.parquet"):
         frame = pd.read_parquet(path)
         if "_reason" in frame.columns:
             texts.append("\n".join(frame["_reason"].astype(str)))
@@ -132,7 +134,7 @@ def test_counts_reconcile_in_the_run_reports(nightly) -> None:
     import json
 
     root, _ = nightly
-    reports = root / "warehouse" / "2026-11-24" / "reports"
+    reports = root / "warehouse" / RUN / "reports"
     raw = json.loads((reports / "validate_raw.json").read_text())["tables"]
     for table, c in raw.items():
         assert c["in"] == c["clean"] + c["quarantined"], table
@@ -177,7 +179,7 @@ def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path) -> 
             str(cli),
             "run",
             "--date",
-            "2026-11-24",
+            RUN,
             "--out",
             str(tmp_path / "releases"),
             "--workdir",
@@ -210,8 +212,8 @@ def test_recipient_whose_minimum_is_not_met_gets_nothing(
     assert outcome.tasks["publish"] == "failed"
     releases = tmp_path / "releases"
     assert not (releases / "strict-partner").exists()
-    assert (releases / "partner-cosmetics" / "2026-11-24" / "manifest.json").exists()
-    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    assert (releases / "partner-cosmetics" / RUN / "manifest.json").exists()
+    events = read_events(tmp_path / "warehouse", run_id=RUN)
     blocked = [e for e in events if e["event"] == "recipient.blocked"]
     assert [e["recipient"] for e in blocked] == ["strict-partner"]
     assert any("k" in reason for reason in blocked[0]["reasons"])
@@ -233,7 +235,7 @@ def test_profile_failure_publishes_nothing_and_says_why(source, tmp_path, monkey
     with pytest.raises(ReleaseBlocked, match="no generalization satisfies"):
         run_all(RunContext(run_date=RUN_DATE, config=load_config(path)))
     assert not (tmp_path / "releases").exists()
-    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    events = read_events(tmp_path / "warehouse", run_id=RUN)
     assert events[-1]["event"] == "anonymize.failed"
     assert events[-1]["error"] == "ReleaseBlocked"
 
@@ -261,7 +263,7 @@ def test_quarantine_above_threshold_fails_the_run(tmp_path, monkeypatch) -> None
     _environment(monkeypatch, tmp_path, url, None)
     with pytest.raises(QuarantineThresholdExceeded, match="above the threshold"):
         run_all(RunContext(run_date=RUN_DATE, config=load_config()))
-    quarantine = tmp_path / "warehouse" / "2026-11-24" / "quarantine" / "customers.parquet"
+    quarantine = tmp_path / "warehouse" / RUN / "quarantine" / "customers.parquet"
     rejected = pd.read_parquet(quarantine)
     assert len(rejected) > 0 and rejected["_reason"].str.len().gt(0).all()
     assert not (tmp_path / "releases").exists()
@@ -277,7 +279,7 @@ def test_a_failed_rerun_leaves_nothing_of_the_earlier_attempt_published(
 
     _environment(monkeypatch, tmp_path, source, None)
     run_all(RunContext(run_date=RUN_DATE, config=load_config()))
-    assert list((tmp_path / "releases").glob("*/2026-11-24/manifest.json"))
+    assert list((tmp_path / "releases").glob(f"*/{RUN}/manifest.json"))
 
     config = yaml.safe_load((REPO / "data" / "config" / "release.yaml").read_text())
     config["profile"]["k"] = 100_000
@@ -285,8 +287,8 @@ def test_a_failed_rerun_leaves_nothing_of_the_earlier_attempt_published(
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ReleaseBlocked):
         run_all(RunContext(run_date=RUN_DATE, config=load_config(path)))
-    assert list((tmp_path / "releases").glob("*/2026-11-24")) == []
-    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    assert list((tmp_path / "releases").glob(f"*/{RUN}")) == []
+    events = read_events(tmp_path / "warehouse", run_id=RUN)
     assert [e["event"] for e in events].count("release.withdrawn") == 3
     assert any(e["event"] == "release.blocked" for e in events)
 
@@ -342,4 +344,4 @@ def test_asset_events_name_the_run_and_its_folder(nightly) -> None:
         "anonrelease_anonymized",
         "anonrelease_releases",
     }
-    assert all(e["run"] == "2026-11-24" for e in events.values())
+    assert all(e["run"] == RUN for e in events.values())

@@ -21,6 +21,7 @@ from expectations.validation import (
     Validator,
     load_suite,
 )
+from pipeline.sources.schema import SUITE_VOCABULARIES
 from transforms.customer_requests import CORRECTABLE
 
 RUN_DATE = dt.date(2026, 11, 24)
@@ -40,7 +41,10 @@ def _split(
     validator: Validator, df: pd.DataFrame, suite: str, **context: object
 ) -> tuple[pd.DataFrame, dict[int, str]]:
     clean, rejected = validator.split(
-        df, suite=suite, table=suite, context={"run_date": RUN_DATE, **context}
+        df,
+        suite=suite,
+        table=suite,
+        context={"run_date": RUN_DATE, **SUITE_VOCABULARIES, **context},
     )
     assert len(clean) + len(rejected) == len(df)
     return clean, _reasons(rejected)
@@ -112,7 +116,9 @@ def test_raw_consents_duplicate_ids_and_needs_customer_ids(validator: Validator)
     _, reasons = _split(validator, df, "raw_consents", customer_ids=CUSTOMER_IDS)
     assert set(reasons) == {0, 1} and all("duplicate id" in r for r in reasons.values())
     with pytest.raises(SuiteConfigError, match="customer_ids"):
-        validator.split(df, suite="raw_consents", table="consents", context={})
+        validator.split(
+            df, suite="raw_consents", table="consents", context=dict(SUITE_VOCABULARIES)
+        )
 
 
 # ------------------------------------------------------------------------------ requests
@@ -181,14 +187,14 @@ def test_raw_requests_rejects_each_broken_rule(
 
 
 def test_raw_requests_needs_no_run_date_upper_bound() -> None:
-    spec = load_suite("raw_requests", parameters={"run_date": RUN_DATE})
+    spec = load_suite("raw_requests", parameters={"run_date": RUN_DATE, **SUITE_VOCABULARIES})
     for entry in spec.expectations:
         if entry["kwargs"].get("column") == "requested_on":
             assert entry["kwargs"].get("max_value") is None
 
 
 def test_correctable_fields_are_the_transforms_single_constant() -> None:
-    spec = load_suite("raw_requests")
+    spec = load_suite("raw_requests", parameters=SUITE_VOCABULARIES)
     (in_set,) = [
         e
         for e in spec.expectations
@@ -242,7 +248,9 @@ def test_raw_customers_birth_dates_cover_ages_0_to_120(validator: Validator) -> 
 
 
 def test_birth_date_bound_of_a_29_february_run() -> None:
-    spec = load_suite("raw_customers", parameters={"run_date": dt.date(2020, 2, 29)})
+    spec = load_suite(
+        "raw_customers", parameters={"run_date": dt.date(2020, 2, 29), **SUITE_VOCABULARIES}
+    )
     bounds = [
         e["kwargs"]["min_value"]
         for e in spec.expectations
@@ -271,10 +279,14 @@ def test_raw_customers_postal_prefix_known_when_given(validator: Validator) -> N
     clean, reasons = _split(validator, df, "raw_customers")
     assert clean["customer_id"].tolist() == ["1", "2"]
     assert list(reasons) == [2]
-    outcome = validator.run(df, suite="raw_customers", parameters={"run_date": RUN_DATE})
+    outcome = validator.run(
+        df, suite="raw_customers", parameters={"run_date": RUN_DATE, **SUITE_VOCABULARIES}
+    )
     assert "reference:postal_prefixes" not in {f.expectation for f in outcome.failures}
     outcome = validator.run(
-        df, suite="raw_customers", parameters={"run_date": RUN_DATE, "postal_prefixes": PREFIXES}
+        df,
+        suite="raw_customers",
+        parameters={"run_date": RUN_DATE, "postal_prefixes": PREFIXES, **SUITE_VOCABULARIES},
     )
     failed = {f.expectation: f.unexpected_count for f in outcome.failures}
     assert failed["reference:postal_prefixes"] == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -19,6 +18,7 @@ from transforms.encode import encode_table
 from transforms.hierarchy import Hierarchy
 from transforms.lattice import SearchResult, evaluate_node, max_suppressed, search
 from transforms.metrics import get_metric
+from transforms.options import SEARCH_METHODS, SearchMethod
 from transforms.privacy_models import PrivacyModel, PrivacyModelError, qi_class_ids
 
 __all__ = [
@@ -73,7 +73,7 @@ def anonymize(
     models: Sequence[PrivacyModel],
     suppression_limit: float,
     metric: str = "nu-entropy",
-    method: Literal["optimal", "mondrian"] = "optimal",
+    method: SearchMethod = "optimal",
 ) -> AnonymizationResult:
     """Find and apply the optimal transformation.
 
@@ -88,8 +88,8 @@ def anonymize(
     """
     if method == "mondrian":
         return _mondrian(df, qi=qi, hierarchies=hierarchies, models=models)
-    if method != "optimal":
-        raise PrivacyModelError(f"unknown method {method!r}; choose 'optimal' or 'mondrian'")
+    if method not in SEARCH_METHODS:
+        raise PrivacyModelError(f"unknown method {method!r}; choose one of {SEARCH_METHODS}")
     missing = [c for c in qi if c not in df.columns]
     if missing:
         raise PrivacyModelError(f"quasi-identifiers not in the table: {missing}")

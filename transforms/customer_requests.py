@@ -9,15 +9,21 @@ we cannot prove they did not ask to be left out.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 
+from transforms.parse import REASON_COLUMN
+
+# Words of the source vocabularies (pipeline.sources.schema) that these rules act on.
 STATISTICS_PURPOSE = "statistics"
-# The customer fields a correction request may change (the raw_requests suite uses the same).
+DELETION_REQUEST = "deletion"
+CORRECTION_REQUEST = "correction"
+# The customer fields a correction request may change, each with its rule below (the
+# raw_requests suite receives the same tuple through the schema).
 CORRECTABLE: tuple[str, ...] = ("gender", "birth_date", "postal_code")
-GENDERS = ("F", "M", "X")
 MAX_AGE_YEARS = 120
 
 # Exclusion reasons, strongest first: a customer excluded for several is reported once.
@@ -35,7 +41,7 @@ class RequestOutcome:
     customers: pd.DataFrame
     excluded: pd.DataFrame  # customer_id, reason
     corrections_applied: int
-    corrections_rejected: pd.DataFrame  # the latest correction per field when invalid, + _reason
+    corrections_rejected: pd.DataFrame  # the latest invalid correction per field, + _reason
     corrections_superseded: int  # older corrections of the same field
     corrections_not_applied: int  # corrections of customers excluded from the run
 
@@ -44,15 +50,20 @@ def _latest(frame: pd.DataFrame, /, *, by: list[str], order: list[str]) -> pd.Da
     return frame.sort_values([*by, *order], kind="stable").drop_duplicates(by, keep="last")
 
 
-def correction_problems(corrections: pd.DataFrame, /, *, run_date: date) -> pd.Series:
-    """Why each correction cannot be applied ("" when it can); names the field, not the value."""
+def correction_problems(
+    corrections: pd.DataFrame, /, *, run_date: date, genders: Collection[str]
+) -> pd.Series:
+    """Why each correction cannot be applied ("" when it can); names the field, not the value.
+
+    ``genders``: the source's gender vocabulary (``pipeline.sources.schema.GENDERS``).
+    """
     field = corrections["field"].astype("string")
     value = corrections["new_value"].astype("string")
     correctable = field.isin(CORRECTABLE).fillna(False)
     born = pd.to_datetime(value, format="%Y-%m-%d", errors="coerce")
     earliest = pd.Timestamp(run_date) - pd.DateOffset(years=MAX_AGE_YEARS)
     ok = (
-        ((field == "gender") & value.isin(GENDERS))
+        ((field == "gender") & value.isin(list(genders)))
         | ((field == "postal_code") & value.str.fullmatch(r"\d{3}-\d{4}"))
         | ((field == "birth_date") & born.between(earliest, pd.Timestamp(run_date)))
     ).fillna(False)
@@ -67,7 +78,7 @@ def _exclusions(
     consents: pd.DataFrame,
     unreadable: pd.DataFrame,
 ) -> pd.DataFrame:
-    deleted = requests.loc[requests["request_type"] == "deletion", "customer_id"]
+    deleted = requests.loc[requests["request_type"] == DELETION_REQUEST, "customer_id"]
     statistics = consents[consents["purpose"] == STATISTICS_PURPOSE]
     broken = statistics["granted"].isna() | statistics["recorded_at"].isna()
     latest = _latest(statistics[~broken], by=["customer_id"], order=["recorded_at", "consent_id"])
@@ -107,6 +118,7 @@ def apply_customer_requests(
     requests: pd.DataFrame,
     consents: pd.DataFrame,
     run_date: date,
+    genders: Collection[str],
     unreadable: pd.DataFrame | None = None,
 ) -> RequestOutcome:
     """Apply every deletion, statistics opt-out and correction in the snapshot.
@@ -122,14 +134,14 @@ def apply_customer_requests(
     excluded = _exclusions(customers, requests, consents, unreadable)
     kept = customers[~customers["customer_id"].isin(excluded["customer_id"])].copy()
 
-    corrections = requests[requests["request_type"] == "correction"]
+    corrections = requests[requests["request_type"] == CORRECTION_REQUEST]
     for_kept = corrections["customer_id"].isin(kept["customer_id"])
     latest = _latest(
         corrections[for_kept].assign(_field=corrections["field"].fillna("")),
         by=["customer_id", "_field"],
         order=["requested_on", "request_id"],
     ).drop(columns="_field")
-    problems = correction_problems(latest, run_date=run_date)
+    problems = correction_problems(latest, run_date=run_date, genders=genders)
     valid = latest[(problems == "").to_numpy()]
     applied = 0
     for field, group in valid.groupby("field", sort=True):
@@ -141,7 +153,7 @@ def apply_customer_requests(
         kept.loc[mask, field] = new.to_numpy()
         applied += int(mask.sum())
     rejected = latest[(problems != "").to_numpy()]
-    rejected = rejected.assign(_reason=problems[problems != ""].to_numpy())
+    rejected = rejected.assign(**{REASON_COLUMN: problems[problems != ""].to_numpy()})
     return RequestOutcome(
         customers=kept.reset_index(drop=True),
         excluded=excluded,

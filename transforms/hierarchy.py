@@ -35,6 +35,7 @@ __all__ = [
     "MissingHierarchyError",
     "UnknownValuesError",
     "find_hierarchies",
+    "hierarchy_file",
     "load_hierarchy",
     "to_arx_csv",
 ]
@@ -236,20 +237,25 @@ def load_hierarchy(source: str | Path, /, *, column: str) -> Hierarchy:
     return Hierarchy(column, tuple(rows))
 
 
+def hierarchy_file(directory: str | Path, /, *, column: str) -> Path:
+    """The one ``*_hierarchy_<column>.csv`` file of ``directory`` (ARX's naming)."""
+    folder = Path(directory)
+    matches = sorted(folder.glob(f"*_hierarchy_{column}.csv"))
+    if not matches:
+        raise MissingHierarchyError(column, str(folder))
+    if len(matches) > 1:
+        raise MissingHierarchyError(
+            column, str(folder), f"{len(matches)} candidate files, expected exactly one"
+        )
+    return matches[0]
+
+
 def find_hierarchies(directory: str | Path, /, *, columns: Sequence[str]) -> dict[str, Hierarchy]:
     """Load ``*_hierarchy_<column>.csv`` for every column (ARX's naming)."""
-    folder = Path(directory)
-    found: dict[str, Hierarchy] = {}
-    for column in columns:
-        matches = sorted(folder.glob(f"*_hierarchy_{column}.csv"))
-        if not matches:
-            raise MissingHierarchyError(column, str(folder))
-        if len(matches) > 1:
-            raise MissingHierarchyError(
-                column, str(folder), f"{len(matches)} candidate files, expected exactly one"
-            )
-        found[column] = load_hierarchy(matches[0], column=column)
-    return found
+    return {
+        column: load_hierarchy(hierarchy_file(directory, column=column), column=column)
+        for column in columns
+    }
 
 
 def to_arx_csv(h: Hierarchy, /) -> str:

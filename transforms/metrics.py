@@ -32,14 +32,23 @@ import numpy as np
 
 from transforms.encode import EncodedTable
 from transforms.errors import ConfigurationError
+from transforms.options import METRIC_NAMES, MetricName
 
-__all__ = ["METRICS", "Metric", "NodeEvaluation", "UnknownMetricError", "get_metric"]
+__all__ = [
+    "METRICS",
+    "METRIC_NAMES",
+    "Metric",
+    "MetricName",
+    "NodeEvaluation",
+    "UnknownMetricError",
+    "get_metric",
+]
 
 
 class UnknownMetricError(ConfigurationError, ValueError):
     def __init__(self, name: str) -> None:
         self.name = name
-        super().__init__(f"unknown metric {name!r}; choose one of {sorted(METRICS)}")
+        super().__init__(f"unknown metric {name!r}; choose one of {sorted(METRIC_NAMES)}")
 
 
 @dataclass(frozen=True)
@@ -253,7 +262,7 @@ class AverageClassSize:
         return float(enc.n_records / classes) if classes else 0.0
 
 
-METRICS: dict[str, Metric] = {
+METRICS: dict[MetricName, Metric] = {
     "nu-entropy": NonUniformEntropy(True),
     "nu-entropy-nm": NonUniformEntropy(False),
     "discernibility": Discernibility(True),
@@ -266,6 +275,6 @@ METRICS: dict[str, Metric] = {
 
 def get_metric(name: str, /) -> Metric:
     try:
-        return METRICS[name]
+        return METRICS[name]  # type: ignore[index]  # any text may come in: unknown -> error
     except KeyError:
         raise UnknownMetricError(name) from None

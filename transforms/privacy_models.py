@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -46,18 +46,32 @@ from scipy.special import digamma
 
 from transforms.errors import ConfigurationError
 from transforms.hierarchy import Hierarchy
+from transforms.options import (
+    ENTROPY_ESTIMATORS,
+    L_VARIANTS,
+    T_DISTANCES,
+    EntropyEstimator,
+    LVariant,
+    TDistance,
+)
 
 __all__ = [
+    "ENTROPY_ESTIMATORS",
+    "L_VARIANTS",
+    "T_DISTANCES",
     "ClassStats",
     "DistinctLDiversity",
+    "EntropyEstimator",
     "EntropyLDiversity",
     "KAnonymity",
+    "LVariant",
     "PrivacyModel",
     "PrivacyModelError",
     "PrivacyReport",
     "RecursiveCLDiversity",
     "SensitiveDomain",
     "TCloseness",
+    "TDistance",
     "check_class_counts",
     "check_privacy",
     "class_counts",
@@ -190,12 +204,12 @@ class DistinctLDiversity(_ModelBase):
 class EntropyLDiversity(_ModelBase):
     column: str
     l: float  # noqa: E741
-    estimator: Literal["shannon", "grassberger"] = "shannon"
+    estimator: EntropyEstimator = "shannon"
 
     def __post_init__(self) -> None:
         if not self.l >= 1:
             raise PrivacyModelError(f"entropy l must be >= 1, got {self.l}")
-        if self.estimator not in ("shannon", "grassberger"):
+        if self.estimator not in ENTROPY_ESTIMATORS:
             raise PrivacyModelError(f"unknown entropy estimator {self.estimator!r}")
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
@@ -254,13 +268,13 @@ class RecursiveCLDiversity(_ModelBase):
 class TCloseness(_ModelBase):
     column: str
     t: float
-    distance: Literal["equal", "ordered", "hierarchical"] = "equal"
+    distance: TDistance = "equal"
     hierarchy: Hierarchy | None = None
 
     def __post_init__(self) -> None:
         if not 0 <= self.t <= 1:
             raise PrivacyModelError(f"t must lie in [0, 1], got {self.t}")
-        if self.distance not in ("equal", "ordered", "hierarchical"):
+        if self.distance not in T_DISTANCES:
             raise PrivacyModelError(f"unknown t-closeness distance {self.distance!r}")
         if self.distance == "hierarchical" and self.hierarchy is None:
             raise PrivacyModelError(

@@ -6,7 +6,9 @@ from typing import Annotated
 
 import typer
 
-DEFAULT_AS_OF = "2026-11-24"  # a fixed anchor: the demo never depends on today's date
+from pipeline.demo import DEMO_DATE
+
+DEFAULT_AS_OF = DEMO_DATE.isoformat()  # a fixed anchor: the demo never depends on today's date
 
 
 def demo_data(

@@ -12,11 +12,31 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+from pipeline.cli.privacy_options import (
+    DEFAULT_ESTIMATOR,
+    DEFAULT_L_VARIANT,
+    DEFAULT_METHOD,
+    DEFAULT_METRIC,
+    DEFAULT_T_DISTANCE,
+    COption,
+    EstimatorOption,
+    KOption,
+    LOption,
+    LVariantOption,
+    Method,
+    MetricName,
+    PrivacyOptionError,
+    SensitiveOption,
+    TDistanceOption,
+    TOption,
+    requirement_from_options,
+    usage_error,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -25,43 +45,10 @@ if TYPE_CHECKING:
 
     from transforms.anonymize import AnonymizationResult
     from transforms.hierarchy import Hierarchy
-    from transforms.privacy_models import PrivacyModel
 
 EXIT_NOT_MET = 1
 EXIT_USAGE = 2
 EXIT_NO_SOLUTION = 3
-
-
-class LVariant(StrEnum):
-    distinct = "distinct"
-    entropy = "entropy"
-    recursive = "recursive"
-
-
-class Estimator(StrEnum):
-    shannon = "shannon"
-    grassberger = "grassberger"
-
-
-class TDistance(StrEnum):
-    equal = "equal"
-    ordered = "ordered"
-    hierarchical = "hierarchical"
-
-
-class MetricName(StrEnum):
-    nu_entropy = "nu-entropy"
-    nu_entropy_nm = "nu-entropy-nm"
-    discernibility = "discernibility"
-    discernibility_nm = "discernibility-nm"
-    loss = "loss"
-    precision = "precision"
-    aecs = "aecs"
-
-
-class Method(StrEnum):
-    optimal = "optimal"
-    mondrian = "mondrian"
 
 
 def read_table(path: Path, /) -> pd.DataFrame:
@@ -87,64 +74,6 @@ def write_table(df: pd.DataFrame, path: Path, /) -> None:
         df.to_parquet(path, index=False)
     else:
         df.to_csv(path, index=False)
-
-
-def build_models(
-    *,
-    sensitive: str | None,
-    k: int | None,
-    l: float | None,  # noqa: E741
-    l_variant: LVariant,
-    c: float | None,
-    entropy_estimator: Estimator,
-    t: float | None,
-    t_distance: TDistance,
-    hierarchies_dir: Path | None,
-) -> list[PrivacyModel]:
-    """Privacy models from CLI options; usage errors name the option."""
-    from transforms.hierarchy import find_hierarchies
-    from transforms.privacy_models import (
-        DistinctLDiversity,
-        EntropyLDiversity,
-        KAnonymity,
-        RecursiveCLDiversity,
-        TCloseness,
-    )
-
-    models: list[PrivacyModel] = []
-    if k is not None:
-        models.append(KAnonymity(k))
-    if (l is not None or t is not None) and sensitive is None:
-        raise typer.BadParameter("l-diversity and t-closeness need --sensitive COL")
-    if l is not None:
-        assert sensitive is not None
-        if l_variant is LVariant.distinct:
-            if int(l) != l:
-                raise typer.BadParameter("distinct l must be an integer", param_hint="--l")
-            models.append(DistinctLDiversity(sensitive, int(l)))
-        elif l_variant is LVariant.entropy:
-            models.append(EntropyLDiversity(sensitive, float(l), entropy_estimator.value))
-        else:
-            if c is None:
-                raise typer.BadParameter("recursive l-diversity needs --c", param_hint="--c")
-            if int(l) != l:
-                raise typer.BadParameter("recursive l must be an integer", param_hint="--l")
-            models.append(RecursiveCLDiversity(sensitive, c, int(l)))
-    if t is not None:
-        assert sensitive is not None
-        hierarchy = None
-        if t_distance is TDistance.hierarchical:
-            if hierarchies_dir is None:
-                raise typer.BadParameter(
-                    "hierarchical t-closeness needs --hierarchies DIR with the sensitive "
-                    "column's hierarchy",
-                    param_hint="--t-distance",
-                )
-            hierarchy = find_hierarchies(hierarchies_dir, columns=[sensitive])[sensitive]
-        models.append(TCloseness(sensitive, t, t_distance.value, hierarchy))
-    if not models:
-        raise typer.BadParameter("give at least one of --k, --l, --t")
-    return models
 
 
 def _risk(
@@ -235,18 +164,16 @@ def anonymize_command(
     suppression_limit: Annotated[
         float, typer.Option("--suppression-limit", min=0.0, max=1.0, help="Share of rows.")
     ],
-    sensitive: Annotated[str | None, typer.Option("--sensitive")] = None,
-    k: Annotated[int | None, typer.Option("--k", min=1)] = None,
-    l: Annotated[float | None, typer.Option("--l", min=1.0)] = None,  # noqa: E741
-    l_variant: Annotated[LVariant, typer.Option("--l-variant")] = LVariant.distinct,
-    c: Annotated[float | None, typer.Option("--c")] = None,
-    entropy_estimator: Annotated[
-        Estimator, typer.Option("--entropy-estimator")
-    ] = Estimator.shannon,
-    t: Annotated[float | None, typer.Option("--t", min=0.0, max=1.0)] = None,
-    t_distance: Annotated[TDistance, typer.Option("--t-distance")] = TDistance.equal,
-    metric: Annotated[MetricName, typer.Option("--metric")] = MetricName.nu_entropy,
-    method: Annotated[Method, typer.Option("--method")] = Method.optimal,
+    sensitive: SensitiveOption = None,
+    k: KOption = None,
+    l: LOption = None,  # noqa: E741
+    l_variant: LVariantOption = DEFAULT_L_VARIANT,
+    c: COption = None,
+    entropy_estimator: EstimatorOption = DEFAULT_ESTIMATOR,
+    t: TOption = None,
+    t_distance: TDistanceOption = DEFAULT_T_DISTANCE,
+    metric: Annotated[MetricName, typer.Option("--metric")] = DEFAULT_METRIC,
+    method: Annotated[Method, typer.Option("--method")] = DEFAULT_METHOD,
 ) -> None:
     """Optimal full-domain generalization with record suppression (ARX semantics)."""
     from rich.console import Console
@@ -258,18 +185,21 @@ def anonymize_command(
 
     err = Console(stderr=True)
     df = _read_input(input, columns=[*qi, *([sensitive] if sensitive else [])], err=err)
+    if k is None and l is None and t is None:
+        usage_error(PrivacyOptionError("--k", "give at least one of --k, --l, --t"))
     try:
-        models = build_models(
-            sensitive=sensitive,
+        requirement = requirement_from_options(
             k=k,
+            sensitive=sensitive,
             l=l,
             l_variant=l_variant,
             c=c,
             entropy_estimator=entropy_estimator,
             t=t,
             t_distance=t_distance,
-            hierarchies_dir=hierarchies,
+            hierarchies=hierarchies,
         )
+        models = requirement.models()
         found = find_hierarchies(hierarchies, columns=qi)
         started = time.perf_counter()
         result = anonymize(
@@ -282,6 +212,8 @@ def anonymize_command(
             method=method.value,
         )
         seconds = time.perf_counter() - started
+    except PrivacyOptionError as exc:
+        usage_error(exc)
     except (HierarchyError, PrivacyModelError, LatticeTooLargeError) as exc:
         err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None
@@ -329,16 +261,14 @@ def anonymize_command(
 def check_command(
     input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet.")],
     qi: Annotated[list[str], typer.Option("--qi", help="Quasi-identifier (repeat).")],
-    sensitive: Annotated[str | None, typer.Option("--sensitive")] = None,
-    k: Annotated[int | None, typer.Option("--k", min=1)] = None,
-    l: Annotated[float | None, typer.Option("--l", min=1.0)] = None,  # noqa: E741
-    l_variant: Annotated[LVariant, typer.Option("--l-variant")] = LVariant.distinct,
-    c: Annotated[float | None, typer.Option("--c")] = None,
-    entropy_estimator: Annotated[
-        Estimator, typer.Option("--entropy-estimator")
-    ] = Estimator.shannon,
-    t: Annotated[float | None, typer.Option("--t", min=0.0, max=1.0)] = None,
-    t_distance: Annotated[TDistance, typer.Option("--t-distance")] = TDistance.equal,
+    sensitive: SensitiveOption = None,
+    k: KOption = None,
+    l: LOption = None,  # noqa: E741
+    l_variant: LVariantOption = DEFAULT_L_VARIANT,
+    c: COption = None,
+    entropy_estimator: EstimatorOption = DEFAULT_ESTIMATOR,
+    t: TOption = None,
+    t_distance: TDistanceOption = DEFAULT_T_DISTANCE,
     hierarchies: Annotated[
         Path | None,
         typer.Option(file_okay=False, help="Folder with the sensitive column's hierarchy."),
@@ -355,31 +285,32 @@ def check_command(
 
     from transforms.anonymize import SUPPRESSED
     from transforms.hierarchy import HierarchyError
-    from transforms.privacy_models import KAnonymity, PrivacyModelError, check_privacy
+    from transforms.privacy_models import PrivacyModelError, check_privacy
 
     err = Console(stderr=True)
     df = _read_input(input, columns=[*qi, *([sensitive] if sensitive else [])], err=err)
     try:
-        if k is None and l is None and t is None:
-            models: list[PrivacyModel] = [KAnonymity(1)]
-        else:
-            models = build_models(
-                sensitive=sensitive,
-                k=k,
-                l=l,
-                l_variant=l_variant,
-                c=c,
-                entropy_estimator=entropy_estimator,
-                t=t,
-                t_distance=t_distance,
-                hierarchies_dir=hierarchies,
-            )
+        requirement = requirement_from_options(
+            # nothing requested: report the achieved levels against k = 1 (always met)
+            k=1 if k is None and l is None and t is None else k,
+            sensitive=sensitive,
+            l=l,
+            l_variant=l_variant,
+            c=c,
+            entropy_estimator=entropy_estimator,
+            t=t,
+            t_distance=t_distance,
+            hierarchies=hierarchies,
+        )
+        models = requirement.models()
         suppressed = (
             np.zeros(len(df), dtype=bool)
             if include_suppressed
             else (df[list(qi)] == SUPPRESSED).all(axis=1).to_numpy()
         )
         result = check_privacy(df, qi=qi, models=models, sensitive=sensitive, exclude=suppressed)
+    except PrivacyOptionError as exc:
+        usage_error(exc)
     except (HierarchyError, PrivacyModelError) as exc:
         err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
         raise typer.Exit(EXIT_USAGE) from None

@@ -13,6 +13,22 @@ from typing import Annotated, Any
 
 import typer
 
+from pipeline.cli.privacy_options import (
+    DEFAULT_ESTIMATOR,
+    DEFAULT_L_VARIANT,
+    DEFAULT_T_DISTANCE,
+    COption,
+    EstimatorOption,
+    KOption,
+    LOption,
+    LVariantOption,
+    PrivacyOptionError,
+    SensitiveOption,
+    TDistanceOption,
+    TOption,
+    requirement_from_options,
+    usage_error,
+)
 from transforms.errors import ConfigurationError
 
 EXIT_PASSED, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
@@ -73,12 +89,17 @@ def validate(
     qi: Annotated[
         list[str] | None, typer.Option("--qi", help="Quasi-identifier column (repeatable).")
     ] = None,
-    k: Annotated[int | None, typer.Option("--k", min=1, help="Minimum class size.")] = None,
-    sensitive: Annotated[
-        str | None, typer.Option(help="Sensitive column for l-diversity / t-closeness.")
-    ] = None,
-    l_value: Annotated[
-        int | None, typer.Option("--l", min=1, help="Distinct l-diversity on --sensitive.")
+    k: KOption = None,
+    sensitive: SensitiveOption = None,
+    l_value: LOption = None,
+    l_variant: LVariantOption = DEFAULT_L_VARIANT,
+    c: COption = None,
+    entropy_estimator: EstimatorOption = DEFAULT_ESTIMATOR,
+    t: TOption = None,
+    t_distance: TDistanceOption = DEFAULT_T_DISTANCE,
+    hierarchies: Annotated[
+        Path | None,
+        typer.Option(file_okay=False, help="Folder with the sensitive column's hierarchy."),
     ] = None,
     min_cell_count: Annotated[
         int | None, typer.Option(min=1, help="Minimum published count per table cell.")
@@ -110,12 +131,13 @@ def validate(
 
     console = Console()
     err = Console(stderr=True)
-    params: dict[str, Any] = _parse_params(param or [])
+    from pipeline.sources.schema import SUITE_VOCABULARIES
+
+    # the source vocabularies the raw suites name ("genders", ...); --param may override
+    params: dict[str, Any] = {**SUITE_VOCABULARIES, **_parse_params(param or [])}
     named = {
         "qi": list(qi) if qi else None,
-        "k": k,
         "sensitive": sensitive,
-        "l": l_value,
         "min_cell_count": min_cell_count,
         "count_column": count_column,
     }
@@ -129,6 +151,20 @@ def validate(
 
     text_columns = tuple(params.get("qi") or ()) + ((sensitive,) if sensitive else ())
     try:
+        if k is not None or l_value is not None or t is not None or c is not None:
+            # the privacy options make one requirement; its suite parameters override --param
+            requirement = requirement_from_options(
+                k=k,
+                sensitive=sensitive,
+                l=l_value,
+                l_variant=l_variant,
+                c=c,
+                entropy_estimator=entropy_estimator,
+                t=t,
+                t_distance=t_distance,
+                hierarchies=hierarchies,
+            )
+            params.update(requirement.gx_parameters())
         df = read_input(input_file, text_columns=text_columns)
         if customer_ids is not None:
             ids = read_input(customer_ids)
@@ -136,6 +172,11 @@ def validate(
                 raise InputError(f"{customer_ids}: no customer_id column")
             params["customer_ids"] = ids["customer_id"].dropna().to_numpy()
         outcome = run_validation(df, suite=suite, parameters=params, data_docs_dir=docs)
+    except PrivacyOptionError as exc:
+        if not as_json:
+            usage_error(exc)
+        print(json.dumps({"success": False, "error": str(exc)}, ensure_ascii=False))
+        raise typer.Exit(EXIT_CONFIG) from None
     except (SuiteConfigError, InputError) as exc:
         if as_json:
             print(json.dumps({"success": False, "error": str(exc)}, ensure_ascii=False))

@@ -29,11 +29,12 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy as sa
 
+from pipeline.demo import DEMO_DATE
 from pipeline.demo import vocabulary as vocab
 from pipeline.sources.schema import PRIMARY_KEYS, SOURCE_TABLES
 from transforms.errors import ConfigurationError
 
-DEFAULT_AS_OF = date(2026, 11, 24)
+DEFAULT_AS_OF = DEMO_DATE
 FIRST_REGISTRATION = date(2015, 1, 1)
 CHUNK_ROWS = 50_000
 

@@ -4,6 +4,8 @@ Faker is used only as a source of word lists (names with their katakana readings
 building names); the generator samples these lists with numpy, never calls Faker per row.
 What Faker lacks (cities of every prefecture, landline area codes, populations, salon
 courses, comment templates) is written here, so one module holds every word the demo uses.
+The source vocabularies themselves (genders, course categories, channels, mail lists) are the
+schema's (``pipeline.sources.schema``); this module only weights them.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from faker.providers.address.ja_JP import Provider as AddressJa
 from faker.providers.person.ja_JP import Provider as PersonJa
 
 from pipeline.settings.paths import REFERENCE_DIR
+from pipeline.sources.schema import CHANNELS, GENDERS
+from pipeline.sources.schema import MAIL_LISTS as MAIL_LISTS  # the generator's vocab.MAIL_LISTS
 
-GENDERS = ("F", "M", "X")
-GENDER_P = (0.85, 0.13, 0.02)
+GENDER_SHARE: dict[str, float] = {"F": 0.85, "M": 0.13, "X": 0.02}
+GENDER_P = tuple(GENDER_SHARE[g] for g in GENDERS)
 
 # Extra given names (kanji, katakana, romaji): Faker's 21 female names are few for a customer
 # base that is mostly women.
@@ -317,7 +321,20 @@ def cities() -> dict[str, tuple[tuple[str, ...], tuple[float, ...]]]:
 
 STORE_BRAND = "ルミエール"
 
-COURSES = ("facial", "body", "hair_removal", "bridal", "eyelash", "nail")
+# Share of visits per course by gender. The demo samples the schema's COURSE_CATEGORIES in
+# this table's order (COURSES), so a seed keeps giving the same database.
+COURSE_SHARE: dict[str, dict[str, float]] = {
+    "F": {"facial": 0.30, "body": 0.21, "hair_removal": 0.27, "bridal": 0.03, "eyelash": 0.10,
+          "nail": 0.09},
+    "M": {"facial": 0.33, "body": 0.15, "hair_removal": 0.47, "bridal": 0.0, "eyelash": 0.01,
+          "nail": 0.04},
+    "X": {"facial": 0.32, "body": 0.20, "hair_removal": 0.30, "bridal": 0.0, "eyelash": 0.09,
+          "nail": 0.09},
+}  # fmt: skip
+COURSES = tuple(COURSE_SHARE["F"])
+COURSE_P: dict[str, tuple[float, ...]] = {
+    gender: tuple(shares[c] for c in COURSES) for gender, shares in COURSE_SHARE.items()
+}
 COURSE_JA = {
     "facial": "フェイシャル",
     "body": "ボディ",
@@ -325,12 +342,6 @@ COURSE_JA = {
     "bridal": "ブライダルエステ",
     "eyelash": "まつげエクステ",
     "nail": "ネイル",
-}
-# Share of visits per course by gender (order of COURSES).
-COURSE_P: dict[str, tuple[float, ...]] = {
-    "F": (0.30, 0.21, 0.27, 0.03, 0.10, 0.09),
-    "M": (0.33, 0.15, 0.47, 0.0, 0.01, 0.04),
-    "X": (0.32, 0.20, 0.30, 0.0, 0.09, 0.09),
 }
 # Price range per course in yen (low, high); amounts are rounded to 100 yen.
 COURSE_PRICE: dict[str, tuple[int, int]] = {
@@ -361,10 +372,17 @@ EMAIL_DOMAINS = (
 )
 EMAIL_DOMAIN_P = (0.34, 0.18, 0.1, 0.06, 0.03, 0.04, 0.05, 0.1, 0.03, 0.03, 0.015, 0.015)
 
-QUESTIONNAIRE_CHANNELS = ("store", "web", "app", "mail")
-QUESTIONNAIRE_CHANNEL_P = (0.35, 0.3, 0.25, 0.1)
-CAMPAIGN_CHANNELS = ("web", "app", "store")
-CAMPAIGN_CHANNEL_P = (0.5, 0.3, 0.2)
+QUESTIONNAIRE_CHANNEL_SHARE: dict[str, float] = {
+    "store": 0.35,
+    "web": 0.3,
+    "app": 0.25,
+    "mail": 0.1,
+}
+QUESTIONNAIRE_CHANNELS = tuple(c for c in CHANNELS if c in QUESTIONNAIRE_CHANNEL_SHARE)
+QUESTIONNAIRE_CHANNEL_P = tuple(QUESTIONNAIRE_CHANNEL_SHARE[c] for c in QUESTIONNAIRE_CHANNELS)
+CAMPAIGN_CHANNEL_SHARE: dict[str, float] = {"web": 0.5, "app": 0.3, "store": 0.2}
+CAMPAIGN_CHANNELS = tuple(CAMPAIGN_CHANNEL_SHARE)  # sampled in this order (same seed, same data)
+CAMPAIGN_CHANNEL_P = tuple(CAMPAIGN_CHANNEL_SHARE.values())
 # (code suffix, first month, last month) of the seasonal campaigns.
 CAMPAIGN_SEASONS = (
     ("NEWYEAR", 1, 2),
@@ -373,7 +391,6 @@ CAMPAIGN_SEASONS = (
     ("AUTUMN", 9, 10),
     ("WINTER", 11, 12),
 )
-MAIL_LISTS = ("new_information", "mail_magazine")
 # Privacy policy versions and the day each took effect; a consent records the one in force.
 POLICY_VERSIONS = (
     ("2015-01", "2015-01-01"),

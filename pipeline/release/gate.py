@@ -8,6 +8,10 @@ Every candidate dataset is validated against the strictest requirement that appl
    min_cell_count). A recipient that fails for any of its datasets receives nothing and is
    listed in ``blocked`` with the reasons (expectation names, columns, counts; no values).
 
+For microdata the requirement is the profile's ``PrivacyRequirement``
+(``transforms.privacy_requirement``), ``tightened`` by the recipient; its ``gx_parameters``
+fill the suite, so the gate checks exactly what the engine searched for.
+
 Microdata: k-anonymity on the QIs, l-diversity (and t-closeness) on the sensitive column when
 configured, and the direct-identifier scan on every column (``released_microdata`` suite).
 Every row is checked, including rows whose QIs are all ``*`` (no suppression marker): the
@@ -23,6 +27,7 @@ All validations share one GX context, so ``docs_dir`` gets one Data Docs site fo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +38,7 @@ import pandas as pd
 from pipeline.settings.partners import PartnerRegistry, Recipient
 from pipeline.settings.release_config import PrivacyProfile
 from transforms.errors import DataError
+from transforms.privacy_requirement import PrivacyRequirement, RequirementError
 from transforms.release_order import is_canonical
 
 if TYPE_CHECKING:
@@ -56,18 +62,17 @@ class CandidateDataset:
 
 
 @dataclass(frozen=True)
-class Requirement:
-    """The numbers one validation enforces (profile, or profile tightened by a recipient)."""
+class TableRequirement:
+    """What a count table must meet: a minimum published count per cell."""
 
-    k: int | None = None
-    l: int | None = None  # noqa: E741 - the privacy model's name
-    min_cell_count: int | None = None
+    min_cell_count: int
 
     def label(self) -> str:
-        parts = [f"{n}={v}" for n, v in (("k", self.k), ("l", self.l)) if v is not None]
-        if self.min_cell_count is not None:
-            parts.append(f"min_cell_count={self.min_cell_count}")
-        return ", ".join(parts)
+        return f"min_cell_count={self.min_cell_count}"
+
+
+# What one validation enforces: the profile's, or the profile tightened by a recipient.
+Requirement = PrivacyRequirement | TableRequirement
 
 
 @dataclass(frozen=True)
@@ -111,51 +116,36 @@ def read_candidate(candidate: CandidateDataset, /) -> pd.DataFrame:
 
 
 def _profile_requirement(candidate: CandidateDataset, profile: PrivacyProfile) -> Requirement:
-    if candidate.kind == "microdata":
-        return Requirement(k=profile.k, l=profile.l if _sensitive(candidate, profile) else None)
-    return Requirement(min_cell_count=profile.min_cell_count)
+    if candidate.kind == "table":
+        return TableRequirement(profile.min_cell_count)
+    requirement = profile.requirement
+    if candidate.sensitive is not None and candidate.sensitive != requirement.sensitive:
+        requirement = requirement.model_copy(update={"sensitive": candidate.sensitive})
+    return requirement
 
 
 def _recipient_requirement(base: Requirement, recipient: Recipient) -> Requirement:
-    if base.min_cell_count is not None:
-        return Requirement(min_cell_count=max(base.min_cell_count, recipient.min_cell_count))
-    strict_l = [v for v in (base.l, recipient.min_l) if v is not None]
-    return Requirement(k=max(base.k or 0, recipient.min_k), l=max(strict_l) if strict_l else None)
+    """``base`` at least as strict as the recipient's minimums (raises ``RequirementError``
+    when ``min_l`` meets a dataset without a sensitive column)."""
+    if isinstance(base, TableRequirement):
+        return TableRequirement(max(base.min_cell_count, recipient.min_cell_count))
+    return base.tightened(min_k=recipient.min_k, min_l=recipient.min_l)
 
 
-def _sensitive(candidate: CandidateDataset, profile: PrivacyProfile) -> str | None:
-    return candidate.sensitive if candidate.sensitive is not None else profile.sensitive
-
-
-def _parameters(
-    candidate: CandidateDataset, profile: PrivacyProfile, req: Requirement
-) -> dict[str, Any]:
-    if candidate.kind == "table":
+def _parameters(candidate: CandidateDataset, profile: PrivacyProfile, req: Requirement) -> dict:
+    if isinstance(req, TableRequirement):
         if not candidate.count_column:
             from expectations.validation import SuiteConfigError
 
             raise SuiteConfigError("released_tables", f"{candidate.name}: count_column not set")
         return {"count_column": candidate.count_column, "min_cell_count": req.min_cell_count}
-    params: dict[str, Any] = {
+    return {
         "qi": list(candidate.qi or profile.quasi_identifiers),
-        "k": req.k,
-        "sensitive": _sensitive(candidate, profile),
         # The pipeline removed suppressed records before writing the candidate: a row whose
         # every QI is ``*`` is a released record and must be in the k/l/t checks.
         "suppression_marker": None,
+        **req.gx_parameters(),
     }
-    if req.l is not None:
-        params.update(
-            {
-                "l": req.l,
-                "l_variant": profile.l_variant,
-                "c": profile.c,
-                "entropy_estimator": profile.entropy_estimator,
-            }
-        )
-    if profile.t is not None and params["sensitive"] is not None:
-        params.update({"t": profile.t, "t_distance": profile.t_distance})
-    return params
 
 
 def _reasons(candidate: CandidateDataset, req: Requirement, outcome: ValidationOutcome) -> list:
@@ -197,7 +187,7 @@ class _Checker:
                 self.frames[candidate.name],
                 suite=suite,
                 parameters=_parameters(candidate, self.profile, req),
-                label=f"{candidate.name}.{'_'.join(req.label().split(', '))}",
+                label=f"{candidate.name}.{re.sub(r'[^A-Za-z0-9=._-]+', '_', req.label())}",
             )
             reasons = _reasons(candidate, req, outcome)
             if not is_canonical(self.frames[candidate.name], label_orders=candidate.label_orders):
@@ -252,9 +242,9 @@ def evaluate_release(
             reasons: list[str] = []
             for candidate in datasets:
                 base = _profile_requirement(candidate, profile)
-                req = _recipient_requirement(base, recipient)
-                no_sensitive = _sensitive(candidate, profile) is None
-                if candidate.kind == "microdata" and req.l is not None and no_sensitive:
+                try:
+                    req = _recipient_requirement(base, recipient)
+                except RequirementError:
                     reasons.append(f"{candidate.name}: min_l needs a sensitive column")
                     continue
                 reasons += checker.reasons(candidate, req)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -22,49 +22,83 @@ from pipeline.settings.paths import (
     DEFAULT_WORKDIR,
 )
 from transforms.errors import ConfigurationError
-
-Metric = Literal[
-    "nu-entropy",
-    "nu-entropy-nm",
-    "discernibility",
-    "discernibility-nm",
-    "loss",
-    "precision",
-    "aecs",
-]
+from transforms.options import EntropyEstimator, LVariant, MetricName, TDistance
+from transforms.privacy_requirement import PrivacyRequirement, RequirementError
 
 
 class ConfigError(ConfigurationError):
     """The configuration file is missing or invalid; the message names the file and field."""
 
 
+# The requirement's fields (transforms.privacy_requirement) as the profile's flat YAML keys.
+_PROFILE_KEYS = {
+    "l_diversity.l": "l",
+    "l_diversity.variant": "l_variant",
+    "l_diversity.c": "c",
+    "l_diversity.estimator": "entropy_estimator",
+    "t_closeness.t": "t",
+    "t_closeness.distance": "t_distance",
+    # The profile configures no hierarchy of the sensitive column yet: hierarchical
+    # t-closeness is refused at load rather than failing every night at the gate.
+    "t_closeness.hierarchy": "t_distance",
+}
+
+
 class PrivacyProfile(BaseModel):
-    """The guarantees every dataset of a run must meet before any recipient is considered."""
+    """The guarantees every dataset of a run must meet before any recipient is considered.
+
+    The privacy keys stay flat for the YAML's readers (``l``, ``l_variant``, ``c``, ...);
+    ``requirement`` is their one typed form, validated at load with the key named.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     quasi_identifiers: tuple[str, ...] = Field(min_length=1)
     sensitive: str | None = None
     k: int = Field(ge=2)
-    l: int | None = Field(default=None, ge=2)  # noqa: E741 - the privacy model's name
-    l_variant: Literal["distinct", "entropy", "recursive"] = "distinct"
-    c: float | None = Field(default=None, gt=0)
-    entropy_estimator: Literal["shannon", "grassberger"] = "shannon"
-    t: float | None = Field(default=None, gt=0, le=1)
-    # Hierarchical distance needs a hierarchy of the sensitive column, which the profile
-    # does not configure yet: refused at load rather than failing every night at the gate.
-    t_distance: Literal["equal", "ordered"] = "equal"
+    # Ranges of l, c and t are the requirement's (whole l >= 2 for distinct and recursive,
+    # l > 1 for entropy): checked there, once.
+    l: int | float | None = None  # noqa: E741 - the privacy model's name
+    l_variant: LVariant = "distinct"
+    c: float | None = None
+    entropy_estimator: EntropyEstimator = "shannon"  # used by the entropy variant only
+    t: float | None = None
+    t_distance: TDistance = "equal"
     suppression_limit: float = Field(ge=0, le=1)
-    metric: Metric = "nu-entropy"
+    metric: MetricName = "nu-entropy"
     min_cell_count: int = Field(ge=1)
 
     @model_validator(mode="after")
-    def _sensitive_needed(self) -> PrivacyProfile:
-        if (self.l is not None or self.t is not None) and self.sensitive is None:
-            raise ValueError("l-diversity and t-closeness need a 'sensitive' column")
-        if self.l_variant == "recursive" and self.l is not None and self.c is None:
-            raise ValueError("recursive (c,l)-diversity needs 'c'")
+    def _requirement_is_valid(self) -> PrivacyProfile:
+        try:
+            self._requirement()
+        except RequirementError as exc:
+            raise ValueError(
+                "; ".join(f"{_PROFILE_KEYS.get(f, f)}: {p}" for f, p in exc.problems)
+            ) from None
         return self
+
+    def _requirement(self) -> PrivacyRequirement:
+        diversity: dict[str, Any] | None = None
+        if self.l is not None:
+            diversity = {"variant": self.l_variant, "l": self.l}
+            if self.l_variant == "entropy":
+                diversity["estimator"] = self.entropy_estimator
+            if self.c is not None:
+                diversity["c"] = self.c
+        elif self.c is not None:
+            raise RequirementError(
+                [("l_diversity.c", "only recursive l-diversity takes c; l is not set")]
+            )
+        closeness = None if self.t is None else {"t": self.t, "distance": self.t_distance}
+        return PrivacyRequirement(
+            k=self.k, sensitive=self.sensitive, l_diversity=diversity, t_closeness=closeness
+        )
+
+    @property
+    def requirement(self) -> PrivacyRequirement:
+        """The profile's privacy requirement (k, l-diversity, t-closeness)."""
+        return self._requirement()
 
 
 class ReleaseConfig(BaseModel):

@@ -7,8 +7,10 @@ from collections.abc import Sequence
 from pipeline.settings.paths import HIERARCHY_DIR
 from transforms.hierarchy import Hierarchy, find_hierarchies
 
-# Quasi-identifiers that tables and the engine generalize through the shipped hierarchies.
+# Quasi-identifiers that tables and the engine generalize through the shipped hierarchies,
+# each in HIERARCHY_DIR as ARX names it (``find_hierarchies`` looks for ``*_hierarchy_<col>``).
 HIERARCHY_COLUMNS = ("age", "gender", "postal_code")
+HIERARCHY_FILE = "customers_hierarchy_{column}.csv"
 
 
 def shipped_hierarchies(columns: Sequence[str]) -> dict[str, Hierarchy]:

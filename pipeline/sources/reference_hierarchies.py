@@ -10,9 +10,10 @@ import csv
 from pathlib import Path
 
 from pipeline.settings.paths import HIERARCHY_DIR, REFERENCE_DIR
+from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, HIERARCHY_FILE
+from pipeline.sources.schema import GENDERS
 
 MAX_AGE = 120
-GENDERS = ("F", "M", "X")
 
 
 def _band(age: int, width: int) -> str:
@@ -39,6 +40,7 @@ def postal_rows(reference_dir: Path = REFERENCE_DIR) -> list[list[str]]:
 
 
 def gender_rows() -> list[list[str]]:
+    """Gender (the schema's vocabulary) -> *."""
     return [[g, "*"] for g in GENDERS]
 
 
@@ -49,14 +51,11 @@ def render(rows: list[list[str]]) -> str:
 def build_reference_hierarchies(out_dir: Path = HIERARCHY_DIR) -> list[Path]:
     """Write customers_hierarchy_{age,gender,postal_code}.csv (ARX format) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    builders = {"age": age_rows, "gender": gender_rows, "postal_code": postal_rows}
     written = []
-    for column, rows in (
-        ("age", age_rows()),
-        ("gender", gender_rows()),
-        ("postal_code", postal_rows()),
-    ):
-        path = out_dir / f"customers_hierarchy_{column}.csv"
-        path.write_text(render(rows), encoding="utf-8")
+    for column in HIERARCHY_COLUMNS:
+        path = out_dir / HIERARCHY_FILE.format(column=column)
+        path.write_text(render(builders[column]()), encoding="utf-8")
         written.append(path)
     return written
 

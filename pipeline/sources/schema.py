@@ -1,11 +1,16 @@
-"""The operational database's tables and columns that a run reads.
+"""The operational database's tables and columns that a run reads, and their vocabularies.
 
 One place lists what extract expects, so a missing table or column fails the run at extract
-with its name, and the typed parsing in validate_raw knows each column's kind.
+with its name, and the typed parsing in validate_raw knows each column's kind. The words a
+text column may hold (genders, course categories, channels, consent purposes, request kinds)
+are defined here once: the raw GX suites receive them as parameters (``SUITE_VOCABULARIES``),
+the demo generator and the reference hierarchies import them, and ``tests/test_vocabularies.py``
+ties the shipped hierarchy files to them.
 """
 
 from __future__ import annotations
 
+from transforms.customer_requests import CORRECTABLE
 from transforms.parse import ColumnKind
 
 SOURCE_TABLES: dict[str, dict[str, ColumnKind]] = {
@@ -95,8 +100,33 @@ SOURCE_TABLES: dict[str, dict[str, ColumnKind]] = {
 
 PRIMARY_KEYS: dict[str, str] = {table: next(iter(cols)) for table, cols in SOURCE_TABLES.items()}
 
-# The salon's menu: the course categories a table reports (every category, used or not).
+# customers.gender (also the leaves of data/hierarchies/customers_hierarchy_gender.csv).
+GENDERS: tuple[str, ...] = ("F", "M", "X")
+# service_usage.course_category, the salon's menu: the course categories a table reports
+# (every category, used or not), in the order of the released tables.
 COURSE_CATEGORIES: tuple[str, ...] = ("body", "bridal", "eyelash", "facial", "hair_removal", "nail")
+# questionnaire_responses.channel and campaign_applications.channel.
+CHANNELS: tuple[str, ...] = ("store", "web", "app", "mail")
+# mail_subscriptions.list_name.
+MAIL_LISTS: tuple[str, ...] = ("new_information", "mail_magazine")
+# consents.purpose (transforms.customer_requests honours "statistics").
+CONSENT_PURPOSES: tuple[str, ...] = ("service", "statistics", "partner_marketing", "mail_magazine")
+# customer_requests.request_type and .status; .field of a correction is one of CORRECTABLE
+# (transforms.customer_requests, next to the rule that checks each field's new value).
+REQUEST_TYPES: tuple[str, ...] = ("deletion", "correction", "disclosure")
+REQUEST_STATUSES: tuple[str, ...] = ("pending", "completed")
+
+# The raw suites' vocabulary parameters ({"$PARAMETER": "genders"} in a value_set): whoever
+# runs a raw suite passes these, so no suite file repeats a word list.
+SUITE_VOCABULARIES: dict[str, tuple[str, ...]] = {
+    "genders": GENDERS,
+    "course_categories": COURSE_CATEGORIES,
+    "channels": CHANNELS,
+    "consent_purposes": CONSENT_PURPOSES,
+    "request_types": REQUEST_TYPES,
+    "request_statuses": REQUEST_STATUSES,
+    "correctable_fields": CORRECTABLE,
+}
 
 # The raw GX suite of each table (tables without one are only parsed).
 RAW_SUITES = {

@@ -18,7 +18,6 @@ from pipeline.release.errors import ReleaseBlocked
 from pipeline.release.series import frozen_series
 from pipeline.run import audit
 from pipeline.run.context import RunContext
-from pipeline.settings.privacy_requirement import models_for
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.anonymize import AnonymizationResult, anonymize_at
@@ -33,17 +32,23 @@ def _generalize(
 ) -> AnonymizationResult:
     profile = ctx.config.profile
     qi = profile.quasi_identifiers
-    arguments: dict[str, Any] = {
-        "qi": qi,
-        "hierarchies": shipped_hierarchies(qi),
-        "models": models_for(profile),
-        "suppression_limit": profile.suppression_limit,
-        "metric": profile.metric,
-    }
     data = customers.astype({c: "str" for c in qi})
+    trees = shipped_hierarchies(qi)
+    models = profile.requirement.models()
+    limit, metric = profile.suppression_limit, profile.metric
     if frozen is not None:
-        return anonymize_at(data, transformation=frozen, **arguments)
-    return anonymize_frame(data, **arguments)
+        return anonymize_at(
+            data,
+            qi=qi,
+            hierarchies=trees,
+            models=models,
+            suppression_limit=limit,
+            metric=metric,
+            transformation=frozen,
+        )
+    return anonymize_frame(
+        data, qi=qi, hierarchies=trees, models=models, suppression_limit=limit, metric=metric
+    )
 
 
 def _released(

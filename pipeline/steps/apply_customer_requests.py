@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from pipeline.run.context import RunContext
+from pipeline.sources.schema import GENDERS
 from pipeline.steps.zone_io import finish, read, write
 from transforms.customer_requests import UNREADABLE_CONSENT, UNREADABLE_REQUEST
 from transforms.customer_requests import apply_customer_requests as apply_requests
@@ -45,6 +46,7 @@ def apply_customer_requests(ctx: RunContext) -> dict[str, Any]:
         requests=read(ctx, "clean", "customer_requests"),
         consents=read(ctx, "clean", "consents"),
         run_date=ctx.run_date,
+        genders=GENDERS,
         unreadable=_unreadable(ctx),
     )
     excluded_ids = outcome.excluded["customer_id"]

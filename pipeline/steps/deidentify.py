@@ -14,6 +14,7 @@ from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.deidentify import as_of
 from transforms.deidentify import deidentify as deidentify_tables
+from transforms.parse import REASON_COLUMN
 from transforms.periods import age_reference_for_tables
 from transforms.web_totals import daily_visit_totals
 
@@ -83,7 +84,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
         ctx,
         "quarantine",
         "customers_outside_hierarchies",
-        pd.DataFrame({"pseudonym": bad_tokens.to_numpy(), "_reason": reasons[bad].to_numpy()}),
+        pd.DataFrame({"pseudonym": bad_tokens.to_numpy(), REASON_COLUMN: reasons[bad].to_numpy()}),
     )
     customers = out.customers[~bad].reset_index(drop=True)
     usage_bad = out.usage["pseudonym"].isin(bad_tokens)

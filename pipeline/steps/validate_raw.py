@@ -19,6 +19,7 @@ from pipeline.sources.schema import (
     RAW_SUITES,
     SCOPE_DATES,
     SOURCE_TABLES,
+    SUITE_VOCABULARIES,
 )
 from pipeline.steps.zone_io import finish, read
 from transforms.errors import DataError, InternalError
@@ -116,7 +117,7 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
     tables: dict[str, dict[str, int]] = {}
     customer_ids = None
     for table in ("customers", *[t for t in SOURCE_TABLES if t != "customers"]):
-        context: dict[str, object] = {"run_date": ctx.run_date}
+        context: dict[str, object] = {"run_date": ctx.run_date, **SUITE_VOCABULARIES}
         if table == "customers":
             context["postal_prefixes"] = prefixes
         if table in CUSTOMER_OWNED:
