@@ -10,9 +10,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.settings.paths import (
     DEFAULT_CONFIG,
@@ -79,6 +87,18 @@ class ReleaseConfig(BaseModel):
     timezone: str = "Asia/Tokyo"
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     profile: PrivacyProfile
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        """An IANA time zone the system knows; a typo would otherwise fail later, unaudited."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected an IANA name such as Asia/Tokyo)"
+            ) from None
+        return value
 
 
 _ENV_OVERRIDES = {
