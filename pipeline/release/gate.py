@@ -127,6 +127,17 @@ def _sensitive(candidate: CandidateDataset, profile: PrivacyProfile) -> str | No
     return candidate.sensitive if candidate.sensitive is not None else profile.sensitive
 
 
+def suite_for(candidate: CandidateDataset) -> str:
+    """The GX suite a candidate is checked with."""
+    return "released_microdata" if candidate.kind == "microdata" else "released_tables"
+
+
+def suite_parameters(candidate: CandidateDataset, profile: PrivacyProfile) -> dict[str, Any]:
+    """The suite parameters of a candidate's check against the profile (preflight loads the
+    suites with them before a run starts)."""
+    return _parameters(candidate, profile, _profile_requirement(candidate, profile))
+
+
 def _parameters(
     candidate: CandidateDataset, profile: PrivacyProfile, req: Requirement
 ) -> dict[str, Any]:
@@ -192,10 +203,9 @@ class _Checker:
         try:
             if candidate.name not in self.frames:
                 self.frames[candidate.name] = read_candidate(candidate)
-            suite = "released_microdata" if candidate.kind == "microdata" else "released_tables"
             outcome = self.validator.run(
                 self.frames[candidate.name],
-                suite=suite,
+                suite=suite_for(candidate),
                 parameters=_parameters(candidate, self.profile, req),
                 label=f"{candidate.name}.{'_'.join(req.label().split(', '))}",
             )

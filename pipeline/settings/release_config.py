@@ -116,9 +116,14 @@ _DEFAULTS = {
 }
 
 
+def config_file(path: str | Path | None = None) -> Path:
+    """The config file a load reads: ``path``, else ANONRELEASE_CONFIG, else the default."""
+    return Path(path or os.environ.get("ANONRELEASE_CONFIG") or DEFAULT_CONFIG)
+
+
 def load_config(path: str | Path | None = None) -> ReleaseConfig:
     """Load the release config; ANONRELEASE_CONFIG, then the shipped default, if no path."""
-    config_path = Path(path or os.environ.get("ANONRELEASE_CONFIG") or DEFAULT_CONFIG)
+    config_path = config_file(path)
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
