@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from pipeline.cli import app
 from pipeline.demo.generator import generate_demo_database
 from pipeline.release.publish import publish_release
 from pipeline.run.audit import read_events
@@ -207,3 +209,49 @@ def test_a_future_run_is_refused_by_the_extract_step_too(env: Path) -> None:
         run_step(ctx, "extract")
     assert not ctx.run_dir.exists()
     assert not (env / "releases").exists()
+
+
+def test_config_check_prints_one_line_per_item(env: Path) -> None:
+    result = CliRunner().invoke(app, ["config", "check", "--date", "2026-11-24"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert [line.split()[:2] for line in lines] == [
+        ["ok", "config"],
+        ["ok", "run"],
+        ["ok", "source"],
+        ["ok", "workdir"],
+        ["ok", "release"],
+        ["ok", "partners"],
+        ["ok", "hierarchies"],
+        ["ok", "suites"],
+        ["ok", "hmac"],
+    ]
+
+
+def test_config_check_exits_2_and_prints_brackets_literally(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ANONRELEASE_PARTNERS", str(_bad_partners(env)))
+    result = CliRunner().invoke(app, ["config", "check"], env={"COLUMNS": "80"})
+    assert result.exit_code == EXIT_CONFIGURATION
+    (partners,) = [line for line in result.output.splitlines() if " partners " in line]
+    assert partners.startswith("FAILED") and BAD_ID_PATTERN in partners
+    future = CliRunner().invoke(app, ["config", "check", "--date", "2030-01-01"])
+    assert future.exit_code == EXIT_CONFIGURATION and "FAILED run date" in future.output
+    allowed = CliRunner().invoke(
+        app, ["config", "check", "--date", "2030-01-01", "--allow-future-date"]
+    )
+    assert "ok     run date" in allowed.output
+
+
+def test_config_check_stops_at_an_invalid_config_naming_file_and_field(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (REPO / "data" / "config" / "release.yaml").read_text(encoding="utf-8")
+    path = env / "release.yaml"
+    path.write_text(text.replace("timezone: Asia/Tokyo", "timezone: Asia/Tokio"))
+    monkeypatch.setenv("ANONRELEASE_CONFIG", str(path))
+    result = CliRunner().invoke(app, ["config", "check"])
+    assert result.exit_code == EXIT_CONFIGURATION
+    (line,) = result.output.splitlines()
+    assert line.startswith("FAILED config") and str(path) in line and "timezone" in line

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
+from typer.testing import CliRunner
 
+from pipeline.cli import app
 from pipeline.release.publish import publish_release
 from pipeline.run import audit
 from pipeline.run.context import RunContext
@@ -148,3 +150,9 @@ def test_a_run_in_progress_and_a_killed_run(ctx) -> None:
         assert _summary(ctx)[1].startswith(f"run {RUN_ID}: IN PROGRESS (pid ")
     stopped = _summary(ctx)[1]  # nobody holds the lock: the process ended mid-step
     assert stopped.startswith(f"run {RUN_ID}: STOPPED during validate_raw")
+
+
+def test_summary_of_a_date_never_run_is_one_line_and_exit_1(ctx) -> None:
+    result = CliRunner().invoke(app, ["summary", "--date", "2026-11-23"])
+    assert result.exit_code == 1
+    assert result.output == f"error: no run recorded for 2026-11-23 in {ctx.config.workdir}\n"
