@@ -444,7 +444,8 @@ class Validator:
         from great_expectations.data_context.types.base import ProgressBarsConfig
 
         self.context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        self.docs_dir = Path(docs_dir) if docs_dir is not None else None
+        # GX needs an absolute folder for its site (a relative one raised ValueError).
+        self.docs_dir = Path(docs_dir).resolve() if docs_dir is not None else None
         self._counter = itertools.count(1)
         # GX results of the latest run (counts only; for audits and tests)
         self.last_suite_result: Any = None

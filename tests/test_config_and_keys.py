@@ -87,3 +87,27 @@ def test_hierarchical_t_closeness_is_refused_at_load(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="t_distance"):
         load_config(path)
+
+
+def test_unknown_time_zone_fails_at_load_naming_the_field(tmp_path: Path) -> None:
+    config = (REPO / "data" / "config" / "release.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "release.yaml"
+    path.write_text(config.replace("timezone: Asia/Tokyo", "timezone: Asia/Tokio"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert str(path) in message and "timezone" in message and "Asia/Tokio" in message
+
+
+def test_missing_or_empty_key_file_is_a_configuration_error_naming_the_file(
+    monkeypatch, tmp_path: Path
+) -> None:
+    missing = tmp_path / "absent.key"
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY_FILE", str(missing))
+    with pytest.raises(MissingKeyError, match=r"absent\.key.*not found"):
+        load_hmac_key()
+    empty = tmp_path / "empty.key"
+    empty.write_text("\n")
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY_FILE", str(empty))
+    with pytest.raises(MissingKeyError, match=r"empty\.key is empty"):
+        load_hmac_key()

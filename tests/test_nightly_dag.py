@@ -242,14 +242,19 @@ def test_profile_failure_publishes_nothing_and_says_why(source, tmp_path, monkey
 
 def test_missing_source_database_fails_at_extract(tmp_path, monkeypatch) -> None:
     from pipeline.run.context import RunContext
+    from pipeline.run.preflight import PreflightFailed
     from pipeline.run.runner import run_all
     from pipeline.settings.release_config import load_config
-    from pipeline.sources.extract import ExtractError
 
     _environment(monkeypatch, tmp_path, f"sqlite:///{tmp_path}/missing.sqlite", None)
-    with pytest.raises(ExtractError, match=r"missing\.sqlite"):
+    with pytest.raises(
+        PreflightFailed, match=r"source: source database not found: .*missing\.sqlite"
+    ):
         run_all(RunContext(run_date=RUN_DATE, config=load_config()))
     assert not (tmp_path / "releases").exists()
+    assert not (tmp_path / "missing.sqlite").exists()
+    events = read_events(tmp_path / "warehouse", run_id="2026-11-24")
+    assert [e["event"] for e in events] == ["extract.started", "extract.failed"]
 
 
 def test_quarantine_above_threshold_fails_the_run(tmp_path, monkeypatch) -> None:

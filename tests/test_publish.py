@@ -98,3 +98,111 @@ def test_verify_command_exit_codes(tmp_path: Path) -> None:
     (Path(release.folder) / "a.csv").write_bytes(b"x,y\n")
     bad = runner.invoke(app, ["verify", release.folder])
     assert bad.exit_code == 1 and "a.csv: sha256 differs" in " ".join(bad.output.split())
+
+
+def _hostile(tmp_path: Path, **changes: object) -> Path:
+    """A published folder whose manifest is then rewritten with ``changes``."""
+    release = publish_release(
+        release_root=str(tmp_path / "releases"),
+        recipient="p",
+        run_id="r",
+        files=_files(tmp_path),
+        profile={},
+    )
+    folder = Path(release.folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest.update(changes)
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def _entry(path: Path, name: str) -> dict[str, object]:
+    import hashlib
+
+    payload = path.read_bytes()
+    return {
+        "name": name,
+        "sha256": hashlib.sha256(payload).hexdigest(),
+        "bytes": len(payload),
+        "rows": max(payload.count(b"\n") - 1, 0),
+    }
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../../../outside.csv",  # resolves to tmp_path/outside.csv, real sha256
+        "OUTSIDE",  # replaced by the absolute path of the same file
+        "sub/a.csv",
+        "sub\\a.csv",
+        "..",
+    ],
+)
+def test_verify_rejects_an_entry_that_is_not_a_plain_file_name(tmp_path: Path, name) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"h\n1\n")
+    name = str(outside) if name == "OUTSIDE" else name
+    a = _files(tmp_path)["a.csv"]
+    folder = _hostile(tmp_path, files=[_entry(a, "a.csv"), _entry(outside, name)])
+    (folder / "b.csv").unlink()
+    if name == "../../../outside.csv":
+        assert (folder / name).resolve() == outside.resolve()
+    with pytest.raises(ManifestMismatch, match="not a plain file name"):
+        verify_release(str(folder))
+
+
+def test_verify_rejects_a_manifest_with_no_files_in_an_emptied_folder(tmp_path: Path) -> None:
+    folder = _hostile(tmp_path, files=[])
+    for name in ("a.csv", "b.csv"):
+        (folder / name).unlink()
+    with pytest.raises(ManifestMismatch, match=r"manifest\.json: files: .*at least 1"):
+        verify_release(str(folder))
+
+
+def test_verify_rejects_duplicate_names(tmp_path: Path) -> None:
+    a, b = _files(tmp_path).values()
+    folder = _hostile(tmp_path, files=[_entry(a, "a.csv"), _entry(a, "a.csv"), _entry(b, "b.csv")])
+    with pytest.raises(ManifestMismatch, match=r"duplicate file names: 'a\.csv'"):
+        verify_release(str(folder))
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        (b"not json at all", r"manifest\.json is not valid JSON \(line 1, column 1\)"),
+        (b"\xff\xfe\x00garbage", r"manifest\.json is not valid JSON"),
+        (b"[]", r"manifest\.json: top level: "),
+        (b'{"format": "anonrelease-manifest/1"}', r"manifest\.json: files: Field required"),
+    ],
+)
+def test_verify_rejects_a_manifest_that_is_not_json_of_the_format(
+    tmp_path: Path, payload: bytes, reason: str
+) -> None:
+    folder = _hostile(tmp_path)
+    (folder / "manifest.json").write_bytes(payload)
+    with pytest.raises(ManifestMismatch, match=reason):
+        verify_release(str(folder))
+
+
+def test_verify_rejects_another_format_and_unknown_fields(tmp_path: Path) -> None:
+    (tmp_path / "f").mkdir()
+    (tmp_path / "x").mkdir()
+    with pytest.raises(ManifestMismatch, match="format: Input should be 'anonrelease-manifest/1'"):
+        verify_release(str(_hostile(tmp_path / "f", format="something-else/9")))
+    with pytest.raises(ManifestMismatch, match="signed_by: Extra inputs are not permitted"):
+        verify_release(str(_hostile(tmp_path / "x", signed_by="nobody")))
+
+
+def test_verify_rejects_a_symbolic_link_and_a_wrong_size(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_bytes(b"h\n1\n")
+    folder = _hostile(tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    (folder / "b.csv").unlink()
+    (folder / "b.csv").symlink_to(outside)
+    manifest["files"] = [_entry(tmp_path / "src" / "a.csv", "a.csv"), _entry(outside, "b.csv")]
+    manifest["files"][0]["bytes"] += 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ManifestMismatch) as err:
+        verify_release(str(folder))
+    assert set(err.value.problems) == {"a.csv: size differs", "b.csv: a symbolic link, not a file"}

@@ -171,12 +171,14 @@ def test_one_suppression_marker_and_one_pair_of_quarantine_columns() -> None:
 
 
 def test_no_module_spells_out_a_quarantine_column_or_the_hierarchy_folder() -> None:
+    """The quarantine columns come from transforms.parse; the folder (a path joined with
+    ``/ "hierarchies"``) from pipeline.settings.paths."""
     offenders = []
     for package in ("transforms", "expectations", "pipeline", "dags"):
         for path in (REPO_ROOT / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             code = re.sub(r'"""[\s\S]*?"""', "", text)  # docstrings may name them
-            for pattern in (r'["\']_reason["\']', r'["\']_row["\']', r'["\']hierarchies["\']'):
+            for pattern in (r'["\']_reason["\']', r'["\']_row["\']', r'/\s*["\']hierarchies["\']'):
                 if re.search(pattern, code) and path.name not in ("parse.py", "paths.py"):
                     offenders.append(f"{path.relative_to(REPO_ROOT)}: {pattern}")
     assert offenders == []

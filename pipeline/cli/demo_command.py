@@ -59,7 +59,7 @@ def demo_data(
     console = Console()
     console.print(table)
     shown = make_url(url).render_as_string(hide_password=True)
-    console.print(f"written to {shown}")
+    console.print(f"written to {shown}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

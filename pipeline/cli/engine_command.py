@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape  # file names and messages print literally, never as markup
 
 from pipeline.cli.privacy_options import (
     DEFAULT_ESTIMATOR,
@@ -95,7 +96,7 @@ def _read_input(path: Path, *, columns: Sequence[str], err: Console) -> pd.DataF
     df = read_table(path)
     missing = [col for col in columns if col not in df.columns]
     if missing:
-        err.print(f"[red]columns not in {path.name}:[/red] {missing}")
+        err.print(f"[red]columns not in {escape(path.name)}:[/red] {escape(str(missing))}")
         raise typer.Exit(EXIT_USAGE)
     return df
 
@@ -215,7 +216,7 @@ def anonymize_command(
     except PrivacyOptionError as exc:
         usage_error(exc)
     except (HierarchyError, PrivacyModelError, LatticeTooLargeError) as exc:
-        err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        err.print(f"[red]{type(exc).__name__}:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     solved = result.transformation is not None
     body: dict[str, Any] = {
@@ -312,9 +313,9 @@ def check_command(
     except PrivacyOptionError as exc:
         usage_error(exc)
     except (HierarchyError, PrivacyModelError) as exc:
-        err.print(f"[red]{type(exc).__name__}:[/red] {exc}")
+        err.print(f"[red]{type(exc).__name__}:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
-    table = Table(title=f"Privacy of {input.name}", show_header=True)
+    table = Table(title=f"Privacy of {escape(input.name)}", show_header=True)
     table.add_column("measure")
     table.add_column("achieved", justify="right")
     table.add_column("requested", justify="right")

@@ -1,4 +1,10 @@
-"""``anonrelease run``, ``summary``, ``verify`` and ``demo-key``: operating a release."""
+"""``anonrelease run``, ``summary``, ``verify``, ``dag-test`` and ``demo-key``: operating a release.
+
+Options are checked before any work starts, then the preflight runs (``pipeline.run.preflight``),
+then the run's lock is taken. A failure is raised to ``pipeline.cli.main``, which prints it on
+one line and exits with its code (2 usage or configuration, 1 a failed check or data, 3 a run
+of that date already in progress).
+"""
 
 from __future__ import annotations
 
@@ -7,21 +13,27 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
+from rich.text import Text
 
+from pipeline.cli import options
+from pipeline.cli.output import console as make_console
 from pipeline.run.context import RunContext
-from transforms.errors import FinalError
 
-console = Console()
+console = make_console()
+
+ALLOW_FUTURE_HELP = (
+    "Accept a run date after today in the configured time zone (for testing only; "
+    "or ANONRELEASE_ALLOW_FUTURE_DATE=1)."
+)
 
 
-def _context(run_date: date, out: Path | None, workdir: Path | None) -> RunContext:
+def _context(run_date: date, out: str | None, workdir: Path | None) -> RunContext:
     from pipeline.settings.release_config import load_config
 
     config = load_config()
-    updates = {}
+    updates: dict[str, object] = {}
     if out is not None:
-        updates["release_root"] = str(out)
+        updates["release_root"] = out
     if workdir is not None:
         updates["workdir"] = workdir
     return RunContext(run_date=run_date, config=config.model_copy(update=updates))
@@ -32,77 +44,99 @@ def run(
         str, typer.Option("--date", help="The run's date (YYYY-MM-DD), as the DAG's logical date.")
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", help="Release root (default from config).")
+        str | None,
+        typer.Option("--out", help="Release root: a folder or fsspec URL (default from config)."),
     ] = None,
     workdir: Annotated[
         Path | None, typer.Option("--workdir", help="Internal work folder (default from config).")
     ] = None,
+    allow_future_date: Annotated[
+        bool, typer.Option("--allow-future-date", help=ALLOW_FUTURE_HELP)
+    ] = False,
 ) -> None:
     """Run every step of the nightly release in process, without the scheduler."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from pipeline.run.lock import run_lock
+    from pipeline.run.preflight import allowing_future_dates, preflight
     from pipeline.run.runner import run_all
     from pipeline.run.summary import render_summary
     from pipeline.steps import STEPS
 
-    ctx = _context(date.fromisoformat(run_date), out, workdir)
-    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
-    failure: FinalError | None = None
-    with Progress(*columns, console=console, transient=True) as progress:
-        bar = progress.add_task("release", total=len(STEPS))
+    day = options.run_date(run_date)
+    if out is not None:
+        options.release_root(out, option="--out")
+    if workdir is not None:
+        options.folder(workdir, option="--workdir")
+    ctx = _context(day, out, workdir)
+    failure: Exception | None = None
+    with allowing_future_dates(allow_future_date):
+        preflight(ctx.config, run_date=day)
+        with run_lock(ctx.config.workdir, ctx.run_id):
+            columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+            bar_off = not console.is_terminal  # logs and pipes get the summary only
+            with Progress(*columns, console=console, transient=True, disable=bar_off) as progress:
+                bar = progress.add_task("release", total=len(STEPS))
 
-        def on_step(step: str) -> None:
-            progress.update(bar, description=f"[bold]{step}", completed=STEPS.index(step))
+                def on_step(step: str) -> None:
+                    progress.update(bar, description=step, completed=STEPS.index(step))
 
-        try:
-            run_all(ctx, on_step=on_step)
-        except FinalError as exc:
-            failure = exc
+                try:
+                    run_all(ctx, on_step=on_step)
+                except Exception as exc:  # summarized first, then reported by the CLI's root
+                    failure = exc
     render_summary(ctx.pinned(), console=console)
     if failure is not None:
-        console.print(f"run failed: {failure}", style="red", markup=False, highlight=False)
-        raise typer.Exit(failure.exit_code) from failure
+        raise failure
 
 
 def summary(
     run_date: Annotated[str, typer.Option("--date", help="The run's date (YYYY-MM-DD).")],
     workdir: Annotated[Path | None, typer.Option("--workdir")] = None,
 ) -> None:
-    """Print what a run read, excluded, quarantined and published."""
-    from pipeline.run.summary import render_summary
+    """Print how a run ended, then what it read, excluded, quarantined and published."""
+    from pipeline.run.summary import NoRunRecorded, has_record, render_summary
 
-    ctx = _context(date.fromisoformat(run_date), None, workdir)
-    if not ctx.run_dir.exists():
-        console.print(f"[red]no run folder for {run_date}:[/red] {ctx.run_dir}")
-        raise typer.Exit(1)
+    ctx = _context(options.run_date(run_date), None, workdir).pinned()
+    if not has_record(ctx):
+        raise NoRunRecorded(ctx.run_id, ctx.config.workdir)
     render_summary(ctx, console=console)
 
 
 def verify(
     folder: Annotated[str, typer.Argument(help="A release folder (path or fsspec URL).")],
 ) -> None:
-    """Check a release folder against its manifest.json (sha256 and row counts)."""
+    """Check a release folder against its manifest.json (format, names, sizes, sha256, rows)."""
     from pipeline.release.publish import ManifestMismatch, verify_release
 
     try:
         manifest = verify_release(folder)
     except ManifestMismatch as exc:
-        console.print(f"[red]FAILED[/red] {exc}")
-        raise typer.Exit(1) from exc
+        console.print(Text.assemble(("FAILED", "red"), " ", str(exc)))
+        raise typer.Exit(exc.exit_code) from None
     count = len(manifest["files"])
-    console.print(f"[green]OK[/green] {folder}: {count} file(s) match the manifest")
+    console.print(Text.assemble(("OK", "green"), f" {folder}: {count} file(s) match the manifest"))
 
 
 def dag_test(
     run_date: Annotated[str, typer.Option("--date", help="The run's date (YYYY-MM-DD).")],
+    allow_future_date: Annotated[
+        bool, typer.Option("--allow-future-date", help=ALLOW_FUTURE_HELP)
+    ] = False,
 ) -> None:
     """Run the nightly_release DAG through Airflow (dag.test) and exit 1 unless it succeeded."""
     from pipeline.run.dag_test import run_dag
+    from pipeline.run.preflight import allowing_future_dates, preflight
+    from pipeline.settings.release_config import load_config
 
-    outcome = run_dag(date.fromisoformat(run_date))
+    day = options.run_date(run_date)
+    config = load_config()
+    with allowing_future_dates(allow_future_date):
+        preflight(config, run_date=day)
+        outcome = run_dag(day, timezone=config.timezone)
     for task, state in outcome.tasks.items():
-        console.print(f"  {task}: {state}")
-    console.print(f"DAG run {run_date}: [bold]{outcome.state}[/bold]")
+        console.print(f"  {task}: {state}", markup=False)
+    console.print(Text.assemble(f"DAG run {run_date}: ", (outcome.state, "bold")))
     if not outcome.succeeded:
         raise typer.Exit(1)
 

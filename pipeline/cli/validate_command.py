@@ -127,6 +127,7 @@ def validate(
     from datetime import date
 
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
@@ -181,7 +182,7 @@ def validate(
         if as_json:
             print(json.dumps({"success": False, "error": str(exc)}, ensure_ascii=False))
         else:
-            err.print(f"[bold red]configuration error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]configuration error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
 
     if as_json:
@@ -191,7 +192,8 @@ def validate(
         verdict = "[bold green]PASSED[/]" if outcome.success else "[bold red]FAILED[/]"
         met = f"{stats['successful_expectations']}/{stats['evaluated_expectations']}"
         console.print(
-            f"suite {outcome.suite}: {verdict} - {stats['rows']:,} rows, {met} expectations met",
+            f"suite {escape(outcome.suite)}: {verdict} - {stats['rows']:,} rows, "
+            f"{met} expectations met",
             highlight=False,
         )
         if outcome.rows == 0:
@@ -204,10 +206,10 @@ def validate(
             table.add_column("detail")
             for f in outcome.failures:
                 count = "" if f.unexpected_count is None else f"{f.unexpected_count:,}"
-                table.add_row(f.expectation, f.column or "", count, f.detail)
+                table.add_row(*map(escape, (f.expectation, f.column or "", count, f.detail)))
             console.print(table)
         if outcome.docs_index:
-            console.print(f"Data Docs: {outcome.docs_index}")
+            console.print(f"Data Docs: {escape(str(outcome.docs_index))}")
     raise typer.Exit(EXIT_PASSED if outcome.success else EXIT_FAILED)
 
 

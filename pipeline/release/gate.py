@@ -132,7 +132,20 @@ def _recipient_requirement(base: Requirement, recipient: Recipient) -> Requireme
     return base.tightened(min_k=recipient.min_k, min_l=recipient.min_l)
 
 
-def _parameters(candidate: CandidateDataset, profile: PrivacyProfile, req: Requirement) -> dict:
+def suite_for(candidate: CandidateDataset) -> str:
+    """The GX suite a candidate is checked with."""
+    return "released_microdata" if candidate.kind == "microdata" else "released_tables"
+
+
+def suite_parameters(candidate: CandidateDataset, profile: PrivacyProfile) -> dict[str, Any]:
+    """The suite parameters of a candidate's check against the profile (preflight loads the
+    suites with them before a run starts)."""
+    return _parameters(candidate, profile, _profile_requirement(candidate, profile))
+
+
+def _parameters(
+    candidate: CandidateDataset, profile: PrivacyProfile, req: Requirement
+) -> dict[str, Any]:
     if isinstance(req, TableRequirement):
         if not candidate.count_column:
             from expectations.validation import SuiteConfigError
@@ -182,10 +195,9 @@ class _Checker:
         try:
             if candidate.name not in self.frames:
                 self.frames[candidate.name] = read_candidate(candidate)
-            suite = "released_microdata" if candidate.kind == "microdata" else "released_tables"
             outcome = self.validator.run(
                 self.frames[candidate.name],
-                suite=suite,
+                suite=suite_for(candidate),
                 parameters=_parameters(candidate, self.profile, req),
                 label=f"{candidate.name}.{re.sub(r'[^A-Za-z0-9=._-]+', '_', req.label())}",
             )

@@ -2,6 +2,10 @@
 
 Whether a failure is retried is decided by its marker (``transforms.errors``): a
 ``FinalError`` (data, privacy, configuration) fails at once; anything else may be retried.
+
+Each step, and the whole of ``run_all``, holds the run's lock (``pipeline.run.lock``): a
+second run of the same date and work folder is refused before it writes anything, not even
+an audit event (its ``<step>.failed`` would read as the running one's failure).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from typing import Any
 
 from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.run.lock import run_lock
 from pipeline.steps import STEPS
 from transforms.errors import AnonreleaseError, FinalError, InternalError
 
@@ -47,30 +52,32 @@ def failure_message(exc: BaseException) -> str:
 def run_step(ctx: RunContext, name: str) -> dict[str, Any]:
     """Run one step by name, recording a failure in the audit log before re-raising."""
     step = step_function(name)
-    if name != "extract":
-        ctx = ctx.pinned()
-    audit.record(ctx.config.workdir, run_id=ctx.run_id, event=f"{name}.started")
-    try:
-        return step(ctx)
-    except Exception as exc:
-        audit.record(
-            ctx.config.workdir,
-            run_id=ctx.run_id,
-            event=f"{name}.failed",
-            error=type(exc).__name__,
-            final=isinstance(exc, FinalError),
-            message=failure_message(exc),
-        )
-        raise
+    with run_lock(ctx.config.workdir, ctx.run_id):
+        if name != "extract":
+            ctx = ctx.pinned()
+        audit.record(ctx.config.workdir, run_id=ctx.run_id, event=f"{name}.started")
+        try:
+            return step(ctx)
+        except Exception as exc:
+            audit.record(
+                ctx.config.workdir,
+                run_id=ctx.run_id,
+                event=f"{name}.failed",
+                error=type(exc).__name__,
+                final=isinstance(exc, FinalError),
+                message=failure_message(exc),
+            )
+            raise
 
 
 def run_all(
     ctx: RunContext, *, on_step: Callable[[str], None] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Every step in order; stops at the first failure (nothing later runs)."""
+    """Every step in order, under one lock; stops at the first failure (nothing later runs)."""
     reports = {}
-    for name in STEPS:
-        if on_step:
-            on_step(name)
-        reports[name] = run_step(ctx, name)
+    with run_lock(ctx.config.workdir, ctx.run_id):
+        for name in STEPS:
+            if on_step:
+                on_step(name)
+            reports[name] = run_step(ctx, name)
     return reports

@@ -1,20 +1,168 @@
-"""The run summary: what was read, excluded and why, quarantined, and published where.
+"""The run summary: how the run ended, then what was read, excluded and why, quarantined,
+and published where.
 
-Built from the step reports in the run folder, so the DAG and the CLI show the same thing.
+The outcome comes first: succeeded, failed at which step and why (the audit trail's
+``<step>.failed`` event of the latest attempt), still in progress (the run's lock is held), or
+stopped without a word (a killed process); then whether anything is published for the run and
+what the latest attempt withdrew. The rest is built from the step reports in the run folder,
+so the DAG and the CLI show the same thing. Everything is printed literally: a reason such as
+``[k=50, l=2]`` is text, never console markup.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.run.lock import holder
+from pipeline.steps import STEPS
+from transforms.errors import DataError
+
+
+class NoRunRecorded(DataError):
+    """Neither a run folder nor an audit event exists for the date in this work folder."""
+
+    def __init__(self, run_id: str, workdir: Path) -> None:
+        super().__init__(f"no run recorded for {run_id} in {workdir}")
+        self.run_id = run_id
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How the latest attempt of a run ended, from the audit trail and the run's lock."""
+
+    state: str  # succeeded | failed | in progress | stopped | not started
+    step: str | None = None
+    error: str | None = None
+    message: str | None = None
+    holder: str | None = None
+    withdrawn: tuple[str, ...] = field(default=())
+
+    def headline(self, run_id: str) -> Text:
+        if self.state == "succeeded":
+            return Text.assemble(f"run {run_id}: ", ("SUCCEEDED", "bold green"))
+        if self.state == "failed":
+            why = self.message or "no reason recorded"
+            kind = f" ({self.error})" if self.error and self.error not in why else ""
+            return Text.assemble(
+                f"run {run_id}: ", ("FAILED", "bold red"), f" at {self.step}: {why}{kind}"
+            )
+        if self.state == "in progress":
+            at = f", at {self.step}" if self.step else ""
+            return Text.assemble(
+                f"run {run_id}: ", ("IN PROGRESS", "bold yellow"), f" ({self.holder}){at}"
+            )
+        if self.state == "stopped":
+            return Text.assemble(
+                f"run {run_id}: ",
+                ("STOPPED", "bold red"),
+                f" during {self.step}: the process ended without finishing it "
+                "(killed or crashed); run it again",
+            )
+        return Text(f"run {run_id}: not started (no step recorded)")
+
+
+def _latest_attempt(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    starts = [i for i, e in enumerate(events) if e.get("event") == f"{STEPS[0]}.started"]
+    return events[starts[-1] :] if starts else events
+
+
+def run_outcome(ctx: RunContext) -> Outcome:
+    """The latest attempt's outcome: its last step event, unless the run's lock is held."""
+    events = _latest_attempt(audit.read_events(ctx.config.workdir, run_id=ctx.run_id))
+    withdrawn = tuple(e["folder"] for e in events if e.get("event") == "release.withdrawn")
+    last: tuple[str, str, dict[str, Any]] | None = None
+    for e in events:
+        step, _, what = str(e.get("event", "")).rpartition(".")
+        if step in STEPS and what in ("started", "done", "failed"):
+            last = (step, what, e)
+    held = holder(ctx.config.workdir, ctx.run_id)
+    if held is not None:
+        return Outcome(
+            "in progress",
+            step=last[0] if last else None,
+            holder=held.describe(),
+            withdrawn=withdrawn,
+        )
+    if last is None:
+        return Outcome("not started", withdrawn=withdrawn)
+    step, what, event = last
+    if what == "failed":
+        return Outcome(
+            "failed",
+            step=step,
+            error=event.get("error"),
+            message=event.get("message"),
+            withdrawn=withdrawn,
+        )
+    if what == "done" and step == STEPS[-1]:
+        return Outcome("succeeded", step=step, withdrawn=withdrawn)
+    # A step started, or one finished and the next never started, and nobody holds the lock.
+    next_step = step if what == "started" else STEPS[STEPS.index(step) + 1]
+    return Outcome("stopped", step=next_step, withdrawn=withdrawn)
+
+
+def published_now(ctx: RunContext) -> dict[str, str]:
+    """Recipient -> folder of every release of this run that is published now (has a
+    manifest), read from the release root itself."""
+    import fsspec
+
+    root = ctx.config.release_root.rstrip("/")
+    fs, base = fsspec.core.url_to_fs(root)
+    if not fs.exists(base):
+        return {}
+    found = sorted(fs.glob(f"{base.rstrip('/')}/*/{ctx.run_id}/manifest.json"))
+    protocol = root.split("://", 1)[0] + "://" if "://" in root else ""
+    return {Path(m).parent.parent.name: protocol + str(Path(m).parent) for m in found}
+
+
+def has_record(ctx: RunContext) -> bool:
+    """Whether anything is known of this run: a run folder or an audit event."""
+    if ctx.run_dir.exists():
+        return True
+    return bool(audit.read_events(ctx.config.workdir, run_id=ctx.run_id))
+
+
+def _print(console: Console, *parts: str | tuple[str, str]) -> None:
+    console.print(Text.assemble(*parts))
+
+
+def _render_outcome(ctx: RunContext, console: Console) -> None:
+    outcome = run_outcome(ctx)
+    console.print(outcome.headline(ctx.run_id))
+    failed = outcome.state == "failed"
+    # A failed extract writes no report: one in the folder is an earlier attempt's.
+    stale = failed and outcome.step == STEPS[0] and ctx.read_report(STEPS[0]) is not None
+    published = published_now(ctx)
+    if published:
+        earlier = failed and outcome.step != STEPS[-1]
+        what = "still published from an earlier attempt" if earlier else "published"
+        _print(console, f"{what}: {', '.join(sorted(published))}")
+    else:
+        _print(console, "published: nothing for this run")
+    blocked = sorted((ctx.read_report("release_decision") or {}).get("blocked", {}))
+    if failed and blocked and not stale:
+        _print(console, ("blocked", "red"), f" (received nothing): {', '.join(blocked)}")
+    if outcome.withdrawn:
+        _print(console, f"withdrawn at the start of this attempt: {', '.join(outcome.withdrawn)}")
+    if stale:
+        _print(
+            console,
+            "the run folder still holds an earlier attempt (this one failed before it "
+            "started afresh); the reports below are that attempt's",
+        )
 
 
 def render_summary(ctx: RunContext, *, console: Console) -> None:
-    console.rule(f"anonrelease run {ctx.run_id}")
+    console.rule(Text(f"anonrelease run {ctx.run_id}"))
+    _render_outcome(ctx, console)
     extract = ctx.read_report("extract") or {}
     raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
     if extract:
@@ -24,7 +172,7 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
         for name, rows in extract["rows_read"].items():
             counts = raw.get(name, {})
             table.add_row(
-                name,
+                Text(name),
                 str(rows),
                 *(str(counts.get(k, "-")) for k in ("clean", "quarantined", "out_of_scope")),
             )
@@ -32,65 +180,59 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
     if requests := ctx.read_report("apply_customer_requests"):
         table = Table("excluded", "rows", title="Excluded by customer requests and consent")
         for reason, n in requests["customers_excluded"].items():
-            table.add_row(f"customers: {reason}", str(n))
+            table.add_row(Text(f"customers: {reason}"), str(n))
         for name, n in requests["rows_excluded"].items():
             if name != "customers":
-                table.add_row(f"their rows in {name}", str(n))
+                table.add_row(Text(f"their rows in {name}"), str(n))
         table.add_row("corrections applied", str(requests["corrections_applied"]))
         table.add_row("corrections rejected (quarantined)", str(requests["corrections_rejected"]))
         console.print(table)
     if anonymized := ctx.read_report("anonymize"):
         for cadence, entry in sorted(anonymized.get("series", {}).items()):
             head = f"microdata series {cadence} (as of {entry['cutoff']}, ages at "
-            head += f"{entry['reference_date']}"
+            head += f"{entry['reference_date']})"
             if "held" in entry:
-                _say(console, f"{head}): held: {entry['held']}", style="yellow")
+                _print(console, (f"{head}: held", "yellow"), f": {entry['held']}")
                 continue
-            frozen = (
-                "frozen" if entry["frozen"] else "first release: optimal, frozen when published"
-            )
-            _say(
+            frozen = "frozen" if entry["frozen"] else "optimal; frozen when first published"
+            _print(
                 console,
-                f"{head}): levels {entry['transformation']} ({frozen}), "
+                f"{head}: levels {entry['transformation']} ({frozen}), "
                 f"{entry['suppressed']} of {entry['records']} records suppressed, "
                 f"{entry['classes']} classes, smallest {entry['min_class_size']}",
             )
     if tables := ctx.read_report("build_tables"):
-        _say(
+        _print(
             console,
             f"tables: {tables['datasets']}, cells suppressed below "
             f"{tables['table_min_cell_count']}: {tables['table_cells_suppressed']}",
         )
     if decision := ctx.read_report("release_decision"):
         for recipient, reasons in sorted(decision.get("blocked", {}).items()):
-            _say(console, f"blocked {recipient}: {'; '.join(reasons)}", style="red")
+            _print(console, ("blocked", "red"), f" {recipient}: {'; '.join(reasons)}")
         for reason in decision.get("profile_failures", []):
-            _say(console, f"profile failed: {reason}", style="red")
+            _print(console, ("profile failed", "red"), f": {reason}")
         for recipient, held in sorted(decision.get("held", {}).items()):
             for name, reason in sorted(held.items()):
-                _say(console, f"held for {recipient}: {name}: {reason}", style="yellow")
+                _print(console, ("held", "yellow"), f" for {recipient}: {name}: {reason}")
         for recipient, waiting in sorted(decision.get("not_due", {}).items()):
             for name, reason in sorted(waiting.items()):
-                _say(console, f"not due for {recipient}: {name}: {reason}")
+                _print(console, f"not due for {recipient}: {name}: {reason}")
         if decision.get("docs_index"):
-            _say(console, f"validation report (Data Docs): {decision['docs_index']}")
+            _print(console, f"validation report (Data Docs): {decision['docs_index']}")
     _render_reconciliation(ctx, console)
     if published := ctx.read_report("publish"):
-        console.print(
-            "[bold]Published[/bold] (each folder has a manifest.json; check with "
-            "`anonrelease verify FOLDER`)"
+        _print(
+            console,
+            ("Published", "bold"),
+            " (each folder has a manifest.json; check with `anonrelease verify FOLDER`)",
         )
         for recipient, info in published["published"].items():
-            console.print(f"  {recipient}: {', '.join(info['files'])}")
-            console.print(f"    {info['folder']}")
+            _print(console, f"  {recipient}: {', '.join(info['files'])}")
+            _print(console, f"    {info['folder']}")
     quarantine = ctx.run_dir / "quarantine"
     if quarantine.exists():
-        console.print(f"quarantine files: {quarantine}")
-
-
-def _say(console: Console, text: str, *, style: str | None = None) -> None:
-    """Print literally: brackets in reasons ([k=50, l=2]) are text, not markup."""
-    console.print(text, style=style, markup=False, highlight=False)
+        _print(console, f"quarantine files: {quarantine}")
 
 
 def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
@@ -179,7 +321,8 @@ def _render_reconciliation(ctx: RunContext, console: Console) -> None:
     )
     for r in rows:
         counts = (str(r[k]) for k in ("read", "quarantined", "excluded", "suppressed", "out"))
-        table.add_row(str(r["table"]), *counts, "yes" if r["reconciles"] else "[red]NO[/red]")
+        ok = Text("yes") if r["reconciles"] else Text("NO", style="red")
+        table.add_row(Text(str(r["table"])), *counts, ok)
     console.print(table)
     for r in rows:
-        console.print(f"  out of {r['table']}: {r['out_is']}")
+        _print(console, f"  out of {r['table']}: {r['out_is']}")

@@ -28,9 +28,27 @@ class MissingKeyError(ConfigurationError):
 
 def _decode(text: str, origin: str) -> bytes:
     try:
-        return bytes.fromhex(text.strip())
+        key = bytes.fromhex(text.strip())
     except ValueError as exc:
         raise MissingKeyError(f"HMAC key from {origin} is not hex") from exc
+    if not key:
+        raise MissingKeyError(f"HMAC key from {origin} is empty")
+    return key
+
+
+def _read_key_file(file: str) -> str:
+    """The key file's text; a missing or unreadable file names the file, never its content."""
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MissingKeyError(
+            f"HMAC key file {file} (ANONRELEASE_HMAC_KEY_FILE) not found"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MissingKeyError(
+            f"HMAC key file {file} (ANONRELEASE_HMAC_KEY_FILE) cannot be read "
+            f"({type(exc).__name__})"
+        ) from None
 
 
 def _from_airflow() -> str | None:
@@ -62,7 +80,7 @@ def load_hmac_key(*, demo: bool = False) -> bytes:
     if value := os.environ.get("ANONRELEASE_HMAC_KEY"):
         return _decode(value, "ANONRELEASE_HMAC_KEY")
     if file := os.environ.get("ANONRELEASE_HMAC_KEY_FILE"):
-        return _decode(Path(file).read_text(), file)
+        return _decode(_read_key_file(file), file)
     if value := _from_airflow():
         return _decode(value, f"Airflow Variable {AIRFLOW_VARIABLE}")
     if demo:

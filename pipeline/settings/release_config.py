@@ -10,9 +10,17 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from pipeline.settings.paths import (
     DEFAULT_CONFIG,
@@ -114,6 +122,18 @@ class ReleaseConfig(BaseModel):
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     profile: PrivacyProfile
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        """An IANA time zone the system knows; a typo would otherwise fail later, unaudited."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(
+                f"unknown time zone {value!r} (expected an IANA name such as Asia/Tokyo)"
+            ) from None
+        return value
+
 
 _ENV_OVERRIDES = {
     "source_url": "ANONRELEASE_SOURCE_URL",
@@ -130,9 +150,14 @@ _DEFAULTS = {
 }
 
 
+def config_file(path: str | Path | None = None) -> Path:
+    """The config file a load reads: ``path``, else ANONRELEASE_CONFIG, else the default."""
+    return Path(path or os.environ.get("ANONRELEASE_CONFIG") or DEFAULT_CONFIG)
+
+
 def load_config(path: str | Path | None = None) -> ReleaseConfig:
     """Load the release config; ANONRELEASE_CONFIG, then the shipped default, if no path."""
-    config_path = Path(path or os.environ.get("ANONRELEASE_CONFIG") or DEFAULT_CONFIG)
+    config_path = config_file(path)
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8")) or {}
     except FileNotFoundError as exc:
