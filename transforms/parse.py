@@ -14,6 +14,10 @@ ColumnKind = Literal["int", "str", "date", "timestamp", "bool"]
 
 REASON_COLUMN = "_reason"
 ROW_COLUMN = "_row"
+# In a raw snapshot: the fields of a row whose source bytes were not valid UTF-8 (comma
+# separated; NULL when all were). Such a row is quarantined whole, with each field named.
+UNDECODABLE_COLUMN = "_undecodable"
+UNDECODABLE_RULE = "not valid UTF-8 text"
 
 _RULES: dict[str, str] = {
     "int": "not an integer",
@@ -53,6 +57,18 @@ def _parse_int(values: pd.Series) -> pd.Series:
     integral = (finite == np.floor(finite)) & (finite.abs() <= _FLOAT_EXACT)
     written_otherwise = finite.where(integral).astype("Int64")
     return exact.fillna(written_otherwise)
+
+
+def undecodable_reasons(fields: pd.Series, /) -> pd.Series:
+    """Each row's reason from its undecodable fields ("" where there are none).
+
+    >>> undecodable_reasons(pd.Series(["comment,email", None])).tolist()
+    ['comment: not valid UTF-8 text; email: not valid UTF-8 text', '']
+    """
+    names = fields.astype("string").fillna("")
+    return names.map(
+        lambda text: "; ".join(f"{f}: {UNDECODABLE_RULE}" for f in text.split(",") if f)
+    ).astype("string")
 
 
 def _parse(values: pd.Series, kind: ColumnKind, naive_offset: str) -> pd.Series:

@@ -2,6 +2,8 @@
 
 Every rejected row lands in the quarantine file with its reasons; rows dated after the run
 date are out of scope for that night. in = clean + quarantined + out_of_scope always holds.
+A row with text that was not valid UTF-8 at the source (extract names its fields) is
+quarantined as ``field: not valid UTF-8 text`` without going through the suites.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from pipeline.sources.schema import (
 )
 from pipeline.steps.zone_io import finish, read
 from transforms.errors import DataError, InternalError
-from transforms.parse import REASON_COLUMN, ROW_COLUMN, dated_after, parse_columns
+from transforms.parse import (
+    REASON_COLUMN,
+    ROW_COLUMN,
+    UNDECODABLE_COLUMN,
+    dated_after,
+    parse_columns,
+    undecodable_reasons,
+)
 
 
 class QuarantineThresholdExceeded(DataError):
@@ -70,12 +79,18 @@ def validate_table(
     scope are not validated: they do not belong to this night.
     """
     raw = pd.read_parquet(ctx.run_dir / "raw" / f"{table}.parquet")
+    undecodable = undecodable_reasons(raw.pop(UNDECODABLE_COLUMN))
     later = np.zeros(len(raw), dtype=bool)
     if scope_column is not None:
         later |= dated_after(raw[scope_column], ctx.run_date).to_numpy()
     if out_of_scope_customers:
         later |= raw["customer_id"].isin(out_of_scope_customers).to_numpy()
-    in_scope = np.flatnonzero(~later)
+    # Text that was not valid UTF-8 at the source: the row is quarantined, its fields named.
+    bad_text = (undecodable != "").to_numpy() & ~later
+    encoding_rejected = raw[bad_text].copy()
+    encoding_rejected[ROW_COLUMN] = np.flatnonzero(bad_text)
+    encoding_rejected[REASON_COLUMN] = undecodable[bad_text].to_numpy()
+    in_scope = np.flatnonzero(~later & ~bad_text)
     scoped = raw.iloc[in_scope].reset_index(drop=True)
     suite_clean, suite_rejected = _suite_rejects(scoped, suite=suite, table=table, context=context)
     # Positions in each later frame map back to positions in the raw snapshot.
@@ -86,7 +101,7 @@ def validate_table(
     )
     parse_rejected[ROW_COLUMN] = kept_rows[parse_rejected[ROW_COLUMN].to_numpy()]
     quarantined = (
-        pd.concat([suite_rejected, parse_rejected], ignore_index=True)
+        pd.concat([encoding_rejected, suite_rejected, parse_rejected], ignore_index=True)
         .sort_values(ROW_COLUMN, kind="stable")
         .reset_index(drop=True)
     )
@@ -110,7 +125,7 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
     """
     prefixes = np.asarray(sorted(shipped_hierarchies(("postal_code",))["postal_code"].leaves))
     # Rows of customers who registered after the run date are out of scope with them.
-    raw_customers = read(ctx, "raw", "customers")
+    raw_customers = read(ctx, "raw", "customers").drop(columns=UNDECODABLE_COLUMN)
     later = dated_after(raw_customers["registered_on"], ctx.run_date)
     later_customers = frozenset(raw_customers.loc[later, "customer_id"].dropna())
     tables: dict[str, dict[str, int]] = {}
