@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_serializer,
+    model_validator,
+)
 
 from pipeline.settings.paths import (
     DEFAULT_CONFIG,
@@ -21,6 +28,7 @@ from pipeline.settings.paths import (
     DEFAULT_SOURCE_DB,
     DEFAULT_WORKDIR,
 )
+from pipeline.settings.secrets import redact_url
 from transforms.errors import ConfigurationError
 
 Metric = Literal[
@@ -68,7 +76,13 @@ class PrivacyProfile(BaseModel):
 
 
 class ReleaseConfig(BaseModel):
-    """Everything a run needs besides its date and its secrets."""
+    """Everything a run needs besides its date and its secrets.
+
+    ``source_url`` may carry the database password (from ``ANONRELEASE_SOURCE_URL``): it is
+    kept in memory as loaded, and every serialization (the pinned ``config.json`` of a run)
+    writes it redacted (``postgresql+psycopg://alice:***@host/salon``). Extract, the only
+    step that reads the source, uses the configuration it was started with, never the pin.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -79,6 +93,10 @@ class ReleaseConfig(BaseModel):
     timezone: str = "Asia/Tokyo"
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     profile: PrivacyProfile
+
+    @field_serializer("source_url")
+    def _redacted(self, url: str) -> str:
+        return redact_url(url)
 
 
 _ENV_OVERRIDES = {
@@ -96,6 +114,18 @@ _DEFAULTS = {
 }
 
 
+def yaml_problem(exc: yaml.YAMLError, /) -> str:
+    """What is wrong with a YAML file and where, without quoting its text.
+
+    PyYAML's own message shows the offending lines, and a config line may hold a password.
+    """
+    problem = getattr(exc, "problem", None) or "cannot be parsed"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
 def load_config(path: str | Path | None = None) -> ReleaseConfig:
     """Load the release config; ANONRELEASE_CONFIG, then the shipped default, if no path."""
     config_path = Path(path or os.environ.get("ANONRELEASE_CONFIG") or DEFAULT_CONFIG)
@@ -104,7 +134,7 @@ def load_config(path: str | Path | None = None) -> ReleaseConfig:
     except FileNotFoundError as exc:
         raise ConfigError(f"{config_path}: configuration file not found") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{config_path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{config_path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path}: expected a mapping at the top level")
     for field, env in _ENV_OVERRIDES.items():
