@@ -23,6 +23,7 @@ from pipeline.settings.partners import PartnerRegistry, load_partners
 from pipeline.settings.release_config import PrivacyProfile
 from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
 from pipeline.sources.schema import COURSE_CATEGORIES
+from transforms.deidentify import NO_VISIT
 
 MICRODATA = "customers_microdata"
 COUNT_TABLE = "customers_by_region_age_gender_course"
@@ -53,7 +54,8 @@ def microdata_label_orders(
     trees = shipped_hierarchies(tuple(transformation))
     orders = {c: level_labels(trees[c], level) for c, level in transformation.items()}
     if sensitive == "main_course":
-        orders[sensitive] = COURSE_CATEGORIES
+        # A customer without a (clean) visit has the main course "none", listed last.
+        orders[sensitive] = (*COURSE_CATEGORIES, NO_VISIT)
     return orders
 
 

@@ -75,6 +75,50 @@ class PrivacyProfile(BaseModel):
         return self
 
 
+class Bounds(BaseModel):
+    """An inclusive range of whole numbers: ``{min: 0, max: 1000000}``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min > self.max:
+            raise ValueError("min must not be greater than max")
+        return self
+
+
+class Plausibility(BaseModel):
+    """What a raw value may be before its row is quarantined (validate_raw, raw suites).
+
+    An amount of 10^12 yen or a satisfaction score of 7 is a broken row, not a fact to
+    publish: such rows are quarantined with the field and rule named, like any other.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # One visit: the dearest course (bridal) is a few hundred thousand yen.
+    amount_yen: Bounds = Bounds(min=0, max=1_000_000)
+    satisfaction: Bounds = Bounds(min=1, max=5)
+
+    @model_validator(mode="after")
+    def _no_negative_amounts(self) -> Plausibility:
+        if self.amount_yen.min < 0:
+            raise ValueError("amount_yen.min must be 0 or more")
+        return self
+
+    def suite_parameters(self) -> dict[str, int]:
+        """The raw suites' parameters (``raw_usage``, ``raw_questionnaires``)."""
+        return {
+            "amount_yen_min": self.amount_yen.min,
+            "amount_yen_max": self.amount_yen.max,
+            "satisfaction_min": self.satisfaction.min,
+            "satisfaction_max": self.satisfaction.max,
+        }
+
+
 class ReleaseConfig(BaseModel):
     """Everything a run needs besides its date and its secrets.
 
@@ -92,6 +136,7 @@ class ReleaseConfig(BaseModel):
     partners: Path
     timezone: str = "Asia/Tokyo"
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
+    plausibility: Plausibility = Plausibility()
     profile: PrivacyProfile
 
     @field_serializer("source_url")

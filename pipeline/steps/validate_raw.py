@@ -121,7 +121,9 @@ def validate_table(
 def validate_raw(ctx: RunContext) -> dict[str, Any]:
     """Quarantine rows that break the raw suites or do not parse.
 
-    Per table: in = clean + quarantined + out_of_scope (dated after the run date).
+    Per table: in = clean + quarantined + out_of_scope (dated after the run date). Stores and
+    customers come first: a visit must name a clean store and a clean customer. Amounts and
+    scores must lie within the config's plausibility bounds.
     """
     prefixes = np.asarray(sorted(shipped_hierarchies(("postal_code",))["postal_code"].leaves))
     # Rows of customers who registered after the run date are out of scope with them.
@@ -129,9 +131,15 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
     later = dated_after(raw_customers["registered_on"], ctx.run_date)
     later_customers = frozenset(raw_customers.loc[later, "customer_id"].dropna())
     tables: dict[str, dict[str, int]] = {}
-    customer_ids = None
-    for table in ("customers", *[t for t in SOURCE_TABLES if t != "customers"]):
-        context: dict[str, object] = {"run_date": ctx.run_date}
+    customer_ids = store_ids = None
+    # Referenced tables first: their clean keys are what the other tables may refer to.
+    first = ("stores", "customers")
+    for table in (*first, *[t for t in SOURCE_TABLES if t not in first]):
+        context: dict[str, object] = {
+            "run_date": ctx.run_date,
+            **ctx.config.plausibility.suite_parameters(),
+            "store_ids": store_ids,
+        }
         if table == "customers":
             context["postal_prefixes"] = prefixes
         if table in CUSTOMER_OWNED:
@@ -144,6 +152,8 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
             scope_column=SCOPE_DATES.get(table),
             out_of_scope_customers=later_customers if table in CUSTOMER_OWNED else frozenset(),
         )
+        if table == "stores":
+            store_ids = clean["store_id"].to_numpy(dtype="int64")
         if table == "customers":
             customer_ids = clean["customer_id"].to_numpy()
         tables[table] = counts
