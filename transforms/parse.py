@@ -48,7 +48,8 @@ _INTEGER_TEXT = r"[+-]?\d{1,18}"
 _FLOAT_EXACT = float(2**53)
 
 
-def _parse_int(values: pd.Series) -> pd.Series:
+def parse_integers(values: pd.Series, /) -> pd.Series:
+    """Integers of raw text (``Int64``), ``<NA>`` where a value is not one (see above)."""
     text = values.astype("string").str.strip()
     plain = text.str.fullmatch(_INTEGER_TEXT).fillna(False)
     exact = text.where(plain).astype("Int64")
@@ -75,7 +76,7 @@ def _parse(values: pd.Series, kind: ColumnKind, naive_offset: str) -> pd.Series:
     if kind == "str":
         return values.astype("string")
     if kind == "int":
-        return _parse_int(values)
+        return parse_integers(values)
     if kind == "date":
         return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
     if kind == "timestamp":

@@ -3,7 +3,7 @@
 Every rejected row lands in the quarantine file with its reasons; rows dated after the run
 date are out of scope for that night. in = clean + quarantined + out_of_scope always holds.
 A row with text that was not valid UTF-8 at the source (extract names its fields) is
-quarantined as ``field: not valid UTF-8 text`` without going through the suites.
+quarantined as ``field: not valid UTF-8 text`` (before any other reason the suites give).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from transforms.parse import (
     UNDECODABLE_COLUMN,
     dated_after,
     parse_columns,
+    parse_integers,
     undecodable_reasons,
 )
 
@@ -51,6 +52,28 @@ class CountsDoNotReconcile(InternalError):
     def __init__(self, table: str, counts: Mapping[str, int]) -> None:
         super().__init__(f"{table}: counts do not reconcile: {dict(counts)}")
         self.table, self.counts = table, dict(counts)
+
+
+class UnreadableRequestError(DataError):
+    """A quarantined request or consent row has no readable customer id: we cannot tell whom
+    to exclude, so nothing may be released (found here, before anything is derived)."""
+
+    def __init__(self, table: str, rows: int) -> None:
+        super().__init__(f"{table}: {rows} quarantined row(s) without a readable customer_id")
+        self.table, self.rows = table, rows
+
+
+# Tables whose quarantined rows exclude their customer (fail closed): the id must be readable.
+EXCLUDING_TABLES = ("customer_requests", "consents")
+
+
+def quarantined_customer_ids(ctx: RunContext, table: str) -> pd.Series:
+    """The customer ids of a table's quarantined rows; :class:`UnreadableRequestError` if any
+    is not an integer (an id of "1.5" must not exclude customer 1 and keep the real one)."""
+    ids = parse_integers(read(ctx, "quarantine", table)["customer_id"])
+    if ids.isna().any():
+        raise UnreadableRequestError(table, int(ids.isna().sum()))
+    return ids
 
 
 def _suite_rejects(
@@ -85,23 +108,32 @@ def validate_table(
         later |= dated_after(raw[scope_column], ctx.run_date).to_numpy()
     if out_of_scope_customers:
         later |= raw["customer_id"].isin(out_of_scope_customers).to_numpy()
-    # Text that was not valid UTF-8 at the source: the row is quarantined, its fields named.
-    bad_text = (undecodable != "").to_numpy() & ~later
-    encoding_rejected = raw[bad_text].copy()
-    encoding_rejected[ROW_COLUMN] = np.flatnonzero(bad_text)
-    encoding_rejected[REASON_COLUMN] = undecodable[bad_text].to_numpy()
-    in_scope = np.flatnonzero(~later & ~bad_text)
+    in_scope = np.flatnonzero(~later)
     scoped = raw.iloc[in_scope].reset_index(drop=True)
     suite_clean, suite_rejected = _suite_rejects(scoped, suite=suite, table=table, context=context)
     # Positions in each later frame map back to positions in the raw snapshot.
     suite_rejected[ROW_COLUMN] = in_scope[suite_rejected[ROW_COLUMN].to_numpy()]
     kept_rows = np.setdiff1d(in_scope, suite_rejected[ROW_COLUMN].to_numpy())
+    # Text that was not valid UTF-8 at the source rejects its row, the fields named first.
+    # (The suites saw these rows too: a duplicate id is a duplicate, whatever else is wrong.)
+    text = undecodable.to_numpy(dtype=object)
+    also = text[suite_rejected[ROW_COLUMN].to_numpy()]
+    suite_rejected[REASON_COLUMN] = np.where(
+        also != "",
+        also + "; " + suite_rejected[REASON_COLUMN].to_numpy(dtype=object),
+        suite_rejected[REASON_COLUMN].to_numpy(dtype=object),
+    )
+    bad_text = text[kept_rows] != ""
+    encoding_rejected = suite_clean[bad_text].copy()
+    encoding_rejected[ROW_COLUMN] = kept_rows[bad_text]
+    encoding_rejected[REASON_COLUMN] = text[kept_rows[bad_text]]
+    suite_clean, kept_rows = suite_clean[~bad_text], kept_rows[~bad_text]
     typed, parse_rejected = parse_columns(
         suite_clean.reset_index(drop=True), schema=SOURCE_TABLES[table]
     )
     parse_rejected[ROW_COLUMN] = kept_rows[parse_rejected[ROW_COLUMN].to_numpy()]
     quarantined = (
-        pd.concat([encoding_rejected, suite_rejected, parse_rejected], ignore_index=True)
+        pd.concat([suite_rejected, encoding_rejected, parse_rejected], ignore_index=True)
         .sort_values(ROW_COLUMN, kind="stable")
         .reset_index(drop=True)
     )
@@ -163,4 +195,10 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
         if c["in"] and c["quarantined"] / c["in"] > threshold:
             ctx.write_report("validate_raw", report)
             raise QuarantineThresholdExceeded(table, c["quarantined"], c["in"], threshold)
+    for table in EXCLUDING_TABLES:
+        try:
+            quarantined_customer_ids(ctx, table)
+        except UnreadableRequestError:
+            ctx.write_report("validate_raw", report)
+            raise
     return finish(ctx, "validate_raw", report)
