@@ -150,3 +150,18 @@ def test_the_suites_defaults_and_domains_are_the_pipelines() -> None:
     assert {(e["kwargs"]["min_value"], e["kwargs"]["max_value"]) for e in scores} == {
         (defaults["satisfaction_min"], defaults["satisfaction_max"])
     }
+
+
+@pytest.mark.parametrize("customer_id", ["1.5", "1e300", None, "MARKER"])
+def test_a_quarantined_request_without_an_integer_customer_id_fails_closed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, customer_id: str | None
+) -> None:
+    """'1.5' used to exclude customer 1 in place of the unknown one who asked."""
+    from pipeline.steps.validate_raw import UnreadableRequestError, quarantined_customer_ids
+
+    monkeypatch.setenv("ANONRELEASE_WORKDIR", str(tmp_path))
+    ctx = RunContext(run_date=RUN_DATE, config=load_config())
+    rejected = pd.DataFrame({"customer_id": ["7", customer_id]}, dtype="str")
+    rejected.to_parquet(ctx.zone("quarantine") / "consents.parquet")
+    with pytest.raises(UnreadableRequestError, match=r"consents: 1 quarantined row\(s\)"):
+        quarantined_customer_ids(ctx, "consents")
