@@ -190,4 +190,5 @@ def load_config(path: str | Path | None = None) -> ReleaseConfig:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"{config_path}: {problems}") from exc
+        # from None: pydantic's own text quotes each input value (a password, a path)
+        raise ConfigError(f"{config_path}: {problems}") from None
