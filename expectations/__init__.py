@@ -16,6 +16,7 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 __all__ = [
     "Failure",
     "SuiteConfigError",
+    "TableRuleFailed",
     "ValidationOutcome",
     "Validator",
     "load_suite",

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.errors import ConfigurationError
+from transforms.errors import ConfigurationError, DataError
 from transforms.parse import REASON_COLUMN, ROW_COLUMN
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
@@ -116,6 +116,15 @@ class SuiteConfigError(ConfigurationError):
         if column:
             where += f", column {column!r}"
         super().__init__(f"{where}: {problem}")
+
+
+class TableRuleFailed(DataError):
+    """A table-level rule (the column set) failed while splitting rows: no single row is to
+    blame, so the whole table fails, naming the table, the suite, the rule and the columns."""
+
+    def __init__(self, table: str, suite: str, expectation: str, detail: str) -> None:
+        super().__init__(f"{table}: table rule {expectation} of suite {suite!r} failed: {detail}")
+        self.table, self.suite, self.expectation, self.detail = table, suite, expectation, detail
 
 
 @dataclass(frozen=True)
@@ -617,33 +626,35 @@ class Validator:
             nonlocal reasons
             reasons = reasons.mask(mask, reasons + text + "; ")
 
-        if n:
-            results = self._gx_results(
-                frame, spec, label=table, result_format=_ROW_RESULT_FORMAT, docs=False
-            )
-            for er in results:
-                if er.success:
-                    continue
-                etype = er.expectation_config.type
-                kwargs = er.expectation_config.kwargs
-                if _raised(er):
-                    raise SuiteConfigError(
-                        spec.name,
-                        "the expectation raised an error on this table",
-                        expectation=etype,
-                        column=kwargs.get("column"),
-                    )
-                positions = (er.result or {}).get("unexpected_index_list")
-                if positions is None:
-                    continue  # table-level rule: no row to quarantine (run_validation reports)
-                mask = np.zeros(n, dtype=bool)
-                mask[np.asarray(positions, dtype=np.int64)] = True
-                add(mask, f"{kwargs.get('column', '')}: {_reason(er)} ({etype})")
-            for ref in spec.references:
-                bad = _reference_violations(frame, ref, dict(context or {}), spec.name)
-                if bad is not None:
-                    add(bad, f"{ref.column}: {ref.reason} (reference:{ref.context_key})")
-            self.last_results, self.last_suite_result = [], None  # row positions stay here
+        # Run on empty tables too: a table-level rule (the column set) must hold for them.
+        results = self._gx_results(
+            frame, spec, label=table, result_format=_ROW_RESULT_FORMAT, docs=False
+        )
+        self.last_results, self.last_suite_result = [], None  # row positions stay here
+        for er in results:
+            if er.success:
+                continue
+            etype = er.expectation_config.type
+            kwargs = er.expectation_config.kwargs
+            if _raised(er):
+                raise SuiteConfigError(
+                    spec.name,
+                    "the expectation raised an error on this table",
+                    expectation=etype,
+                    column=kwargs.get("column"),
+                )
+            positions = (er.result or {}).get("unexpected_index_list")
+            if positions is None:
+                # Fail closed: a table-level rule names no row, so no row may pass as clean.
+                _, detail = _describe(etype, er.result or {})
+                raise TableRuleFailed(table, spec.name, etype, detail)
+            mask = np.zeros(n, dtype=bool)
+            mask[np.asarray(positions, dtype=np.int64)] = True
+            add(mask, f"{kwargs.get('column', '')}: {_reason(er)} ({etype})")
+        for ref in spec.references:
+            bad = _reference_violations(frame, ref, dict(context or {}), spec.name)
+            if bad is not None:
+                add(bad, f"{ref.column}: {ref.reason} (reference:{ref.context_key})")
         rejected_mask = (reasons != "").to_numpy(dtype=bool)
         clean = df[~rejected_mask]
         rejected = df[rejected_mask].copy()
@@ -717,5 +728,8 @@ def split_valid_rows(
     ``_reason`` (each broken rule as ``field: rule words (expectation)``, joined by ``; ``;
     never a value). Every input row is in exactly one of the two; ``context`` carries the
     suite's parameters and key sets (``{"run_date": date, "customer_ids": ndarray}``).
+
+    A failed table-level rule (a missing or unexpected column) names no row, so no row can
+    pass: :class:`TableRuleFailed` (a ``DataError``) names the table and the rule.
     """
     return Validator().split(df, suite=suite, table=table, context=context)

@@ -297,7 +297,7 @@ def test_split_valid_rows_reconciles_and_names_rules_not_values(validator: Valid
     pd.testing.assert_frame_equal(back, df)
     assert clean["response_id"].tolist() == [1]
     reasons = dict(zip(rejected[ROW_COLUMN], rejected["_reason"], strict=True))
-    assert "satisfaction_overall: not a score 1-5" in reasons[1]
+    assert "satisfaction_overall: not a score within the plausibility bounds" in reasons[1]
     assert "answered_on: not a valid date (expect_column_values_to_be_iso_dates)" in reasons[1]
     assert "response_id: duplicate id" in reasons[2] and "channel: unknown channel" in reasons[2]
     assert "satisfaction_staff" in reasons[2]
@@ -337,7 +337,7 @@ def test_missing_column_is_a_suite_config_error(validator: Validator) -> None:
         validator.run(df, suite="raw_usage", parameters=params)
     assert err.value.suite == "raw_usage"
     assert err.value.column == "store_id"
-    assert err.value.expectation == "expect_column_values_to_be_numbers_between"
+    assert err.value.expectation == "expect_column_values_to_not_be_null"
     assert "store_id" in str(err.value)
     with pytest.raises(SuiteConfigError, match="no such column"):
         validator.run(GOOD_MICRO, suite="released_microdata", parameters={"qi": ["zip"], "k": 2})

@@ -62,3 +62,14 @@ def test_only_well_formed_later_dates_are_after_the_run_date() -> None:
 
     values = pd.Series(["2026-11-24", "2026-11-25", "昭和60年", None, "2026-13-45"])
     assert dated_after(values, date(2026, 11, 24)).tolist() == [False, True, False, False, True]
+
+
+def test_integers_parse_exactly_and_extremes_are_rejected_not_raised() -> None:
+    """An id beyond 2**53 keeps its value; a huge or infinite number rejects its row."""
+    values = ["9007199254740993", "-42", " 7 ", "2.0", "1e3", "1e300", "inf", "-inf", "nan"]
+    values += ["99999999999999999999", "1e16", "0x10"]
+    raw = pd.DataFrame({"id": values}, dtype="string")
+    clean, rejected = parse_columns(raw, schema={"id": "int"})
+    assert clean["id"].tolist() == [9007199254740993, -42, 7, 2, 1000]
+    assert rejected[ROW_COLUMN].tolist() == list(range(5, len(values)))
+    assert set(rejected[REASON_COLUMN]) == {"id: not an integer"}

@@ -23,6 +23,7 @@ from expectations.validation import (
 )
 from pipeline.sources.schema import SUITE_VOCABULARIES
 from transforms.customer_requests import CORRECTABLE
+from transforms.errors import DataError
 
 RUN_DATE = dt.date(2026, 11, 24)
 CUSTOMER_IDS = np.array([1, 2, 3])
@@ -291,3 +292,38 @@ def test_raw_customers_postal_prefix_known_when_given(validator: Validator) -> N
     failed = {f.expectation: f.unexpected_count for f in outcome.failures}
     assert failed["reference:postal_prefixes"] == 1
     assert "000-0000" not in str(outcome.to_json())
+
+
+# ------------------------------------------------------------------- table-level rules
+
+
+@pytest.mark.parametrize(
+    ("frame", "problem"),
+    [
+        (lambda df: df.drop(columns=["city"]), "city"),
+        (lambda df: df.assign(nickname="x"), "nickname"),
+        (lambda df: df.drop(columns=["city"]).iloc[:0], "city"),
+    ],
+    ids=["missing column", "unexpected column", "missing column of an empty table"],
+)
+def test_a_broken_column_set_fails_the_whole_table_with_the_rule_named(
+    validator: Validator, frame, problem: str
+) -> None:
+    """Fail closed: a table-level rule names no row, so no row may come out clean."""
+    df = frame(_customers({}, {"gender": "F"}))
+    with pytest.raises(DataError) as err:
+        validator.split(
+            df,
+            suite="raw_customers",
+            table="customers",
+            context={"run_date": RUN_DATE, **SUITE_VOCABULARIES},
+        )
+    assert type(err.value).__name__ == "TableRuleFailed"
+    message = str(err.value)
+    assert message.startswith("customers: table rule expect_table_columns_to_match_set")
+    assert "raw_customers" in message and problem in message
+    # run_validation flags the same rule on the same frame
+    outcome = validator.run(
+        df, suite="raw_customers", parameters={"run_date": RUN_DATE, **SUITE_VOCABULARIES}
+    )
+    assert "expect_table_columns_to_match_set" in {f.expectation for f in outcome.failures}

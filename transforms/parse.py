@@ -14,6 +14,10 @@ ColumnKind = Literal["int", "str", "date", "timestamp", "bool"]
 
 REASON_COLUMN = "_reason"
 ROW_COLUMN = "_row"
+# In a raw snapshot: the fields of a row whose source bytes were not valid UTF-8 (comma
+# separated; NULL when all were). Such a row is quarantined whole, with each field named.
+UNDECODABLE_COLUMN = "_undecodable"
+UNDECODABLE_RULE = "not valid UTF-8 text"
 
 _RULES: dict[str, str] = {
     "int": "not an integer",
@@ -37,13 +41,42 @@ def dated_after(values: pd.Series, day: date, /) -> pd.Series:
     return well_formed & (text > day.isoformat()).fillna(False)
 
 
+# Plain integer text that fits int64 is converted exactly (through no float: an id beyond
+# 2**53 would silently become its neighbour). Other numeric forms ("2.0", "1e3") go through
+# a float, so only where a float holds every integer; anything else does not parse.
+_INTEGER_TEXT = r"[+-]?\d{1,18}"
+_FLOAT_EXACT = float(2**53)
+
+
+def parse_integers(values: pd.Series, /) -> pd.Series:
+    """Integers of raw text (``Int64``), ``<NA>`` where a value is not one (see above)."""
+    text = values.astype("string").str.strip()
+    plain = text.str.fullmatch(_INTEGER_TEXT).fillna(False)
+    exact = text.where(plain).astype("Int64")
+    numbers = pd.to_numeric(values.where(~plain), errors="coerce").astype("float64")
+    finite = numbers.where(np.isfinite(numbers))
+    integral = (finite == np.floor(finite)) & (finite.abs() <= _FLOAT_EXACT)
+    written_otherwise = finite.where(integral).astype("Int64")
+    return exact.fillna(written_otherwise)
+
+
+def undecodable_reasons(fields: pd.Series, /) -> pd.Series:
+    """Each row's reason from its undecodable fields ("" where there are none).
+
+    >>> undecodable_reasons(pd.Series(["comment,email", None])).tolist()
+    ['comment: not valid UTF-8 text; email: not valid UTF-8 text', '']
+    """
+    names = fields.astype("string").fillna("")
+    return names.map(
+        lambda text: "; ".join(f"{f}: {UNDECODABLE_RULE}" for f in text.split(",") if f)
+    ).astype("string")
+
+
 def _parse(values: pd.Series, kind: ColumnKind, naive_offset: str) -> pd.Series:
     if kind == "str":
         return values.astype("string")
     if kind == "int":
-        numbers = pd.to_numeric(values, errors="coerce")
-        integral = numbers.notna() & (numbers == np.floor(numbers))
-        return numbers.where(integral).astype("Int64")
+        return parse_integers(values)
     if kind == "date":
         return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce").astype("datetime64[s]")
     if kind == "timestamp":

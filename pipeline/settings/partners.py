@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.settings.paths import DEFAULT_PARTNERS
+from pipeline.settings.release_config import yaml_problem
 from transforms.errors import ConfigurationError
 from transforms.periods import Cadence
 
@@ -97,7 +98,7 @@ def load_partners(
     except FileNotFoundError:
         raise PartnerRegistryError(file, "partner registry not found") from None
     except yaml.YAMLError as exc:
-        raise PartnerRegistryError(file, f"not valid YAML: {exc}") from None
+        raise PartnerRegistryError(file, f"not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise PartnerRegistryError(file, "expected a mapping with 'recipients'")
     try:

@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -29,6 +30,7 @@ from pipeline.settings.paths import (
     DEFAULT_SOURCE_DB,
     DEFAULT_WORKDIR,
 )
+from pipeline.settings.secrets import redact_url
 from transforms.errors import ConfigurationError
 from transforms.options import EntropyEstimator, LVariant, MetricName, TDistance
 from transforms.privacy_requirement import PrivacyRequirement, RequirementError
@@ -109,8 +111,58 @@ class PrivacyProfile(BaseModel):
         return self._requirement()
 
 
+class Bounds(BaseModel):
+    """An inclusive range of whole numbers: ``{min: 0, max: 1000000}``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min: int
+    max: int
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Bounds:
+        if self.min > self.max:
+            raise ValueError("min must not be greater than max")
+        return self
+
+
+class Plausibility(BaseModel):
+    """What a raw value may be before its row is quarantined (validate_raw, raw suites).
+
+    An amount of 10^12 yen or a satisfaction score of 7 is a broken row, not a fact to
+    publish: such rows are quarantined with the field and rule named, like any other.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # One visit: the dearest course (bridal) is a few hundred thousand yen.
+    amount_yen: Bounds = Bounds(min=0, max=1_000_000)
+    satisfaction: Bounds = Bounds(min=1, max=5)
+
+    @model_validator(mode="after")
+    def _no_negative_amounts(self) -> Plausibility:
+        if self.amount_yen.min < 0:
+            raise ValueError("amount_yen.min must be 0 or more")
+        return self
+
+    def suite_parameters(self) -> dict[str, int]:
+        """The raw suites' parameters (``raw_usage``, ``raw_questionnaires``)."""
+        return {
+            "amount_yen_min": self.amount_yen.min,
+            "amount_yen_max": self.amount_yen.max,
+            "satisfaction_min": self.satisfaction.min,
+            "satisfaction_max": self.satisfaction.max,
+        }
+
+
 class ReleaseConfig(BaseModel):
-    """Everything a run needs besides its date and its secrets."""
+    """Everything a run needs besides its date and its secrets.
+
+    ``source_url`` may carry the database password (from ``ANONRELEASE_SOURCE_URL``): it is
+    kept in memory as loaded, and every serialization (the pinned ``config.json`` of a run)
+    writes it redacted (``postgresql+psycopg://alice:***@host/salon``). Extract, the only
+    step that reads the source, uses the configuration it was started with, never the pin.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -120,6 +172,7 @@ class ReleaseConfig(BaseModel):
     partners: Path
     timezone: str = "Asia/Tokyo"
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
+    plausibility: Plausibility = Plausibility()
     profile: PrivacyProfile
 
     @field_validator("timezone")
@@ -133,6 +186,10 @@ class ReleaseConfig(BaseModel):
                 f"unknown time zone {value!r} (expected an IANA name such as Asia/Tokyo)"
             ) from None
         return value
+
+    @field_serializer("source_url")
+    def _redacted(self, url: str) -> str:
+        return redact_url(url)
 
 
 _ENV_OVERRIDES = {
@@ -155,6 +212,18 @@ def config_file(path: str | Path | None = None) -> Path:
     return Path(path or os.environ.get("ANONRELEASE_CONFIG") or DEFAULT_CONFIG)
 
 
+def yaml_problem(exc: yaml.YAMLError, /) -> str:
+    """What is wrong with a YAML file and where, without quoting its text.
+
+    PyYAML's own message shows the offending lines, and a config line may hold a password.
+    """
+    problem = getattr(exc, "problem", None) or "cannot be parsed"
+    mark = getattr(exc, "problem_mark", None)
+    if mark is None:
+        return str(problem)
+    return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+
+
 def load_config(path: str | Path | None = None) -> ReleaseConfig:
     """Load the release config; ANONRELEASE_CONFIG, then the shipped default, if no path."""
     config_path = config_file(path)
@@ -163,7 +232,7 @@ def load_config(path: str | Path | None = None) -> ReleaseConfig:
     except FileNotFoundError as exc:
         raise ConfigError(f"{config_path}: configuration file not found") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{config_path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{config_path}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path}: expected a mapping at the top level")
     for field, env in _ENV_OVERRIDES.items():
@@ -174,4 +243,5 @@ def load_config(path: str | Path | None = None) -> ReleaseConfig:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"{config_path}: {problems}") from exc
+        # from None: pydantic's own text quotes each input value (a password, a path)
+        raise ConfigError(f"{config_path}: {problems}") from None

@@ -130,11 +130,13 @@ SUITE_VOCABULARIES: dict[str, tuple[str, ...]] = {
 
 # The raw GX suite of each table (tables without one are only parsed).
 RAW_SUITES = {
+    "stores": "raw_stores",
     "customers": "raw_customers",
     "service_usage": "raw_usage",
     "questionnaire_responses": "raw_questionnaires",
     "customer_requests": "raw_requests",
     "consents": "raw_consents",
+    "web_access_log": "raw_web_access_log",
 }
 # Tables whose rows belong to a customer: validated against the clean customers.
 CUSTOMER_OWNED = (

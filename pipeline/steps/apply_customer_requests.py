@@ -8,19 +8,15 @@ import pandas as pd
 
 from pipeline.run.context import RunContext
 from pipeline.sources.schema import GENDERS
+from pipeline.steps.validate_raw import (
+    UnreadableRequestError,
+    quarantined_customer_ids,
+)
 from pipeline.steps.zone_io import finish, read, write
 from transforms.customer_requests import UNREADABLE_CONSENT, UNREADABLE_REQUEST
 from transforms.customer_requests import apply_customer_requests as apply_requests
-from transforms.errors import DataError
 
-
-class UnreadableRequestError(DataError):
-    """A quarantined request or consent row has no readable customer id: we cannot tell whom
-    to exclude, so nothing may be released."""
-
-    def __init__(self, table: str, rows: int) -> None:
-        super().__init__(f"{table}: {rows} quarantined row(s) without a readable customer_id")
-        self.table, self.rows = table, rows
+__all__ = ["UnreadableRequestError", "apply_customer_requests"]
 
 
 def _unreadable(ctx: RunContext) -> pd.DataFrame:
@@ -30,10 +26,7 @@ def _unreadable(ctx: RunContext) -> pd.DataFrame:
         ("customer_requests", UNREADABLE_REQUEST),
         ("consents", UNREADABLE_CONSENT),
     ):
-        rejected = read(ctx, "quarantine", table)
-        ids = pd.to_numeric(rejected["customer_id"], errors="coerce")
-        if ids.isna().any():
-            raise UnreadableRequestError(table, int(ids.isna().sum()))
+        ids = quarantined_customer_ids(ctx, table)  # validate_raw has checked them all
         frames.append(pd.DataFrame({"customer_id": ids.astype("int64"), "reason": reason}))
     return pd.concat(frames, ignore_index=True)
 

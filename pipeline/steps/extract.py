@@ -33,8 +33,10 @@ def extract(ctx: RunContext) -> dict[str, Any]:
         audit.record(
             ctx.config.workdir, run_id=ctx.run_id, event="release.withdrawn", folder=folder
         )
+    # The URL as loaded (it may hold a password); the pinned config keeps it redacted.
+    source_url = ctx.config.source_url
     ctx.reset()
     ctx = ctx.pin()
-    snapshots = extract_all(ctx.config.source_url, ctx.zone("raw"))
+    snapshots = extract_all(source_url, ctx.zone("raw"))
     report = {"rows_read": {s.table: s.rows for s in snapshots}, "withdrawn": withdrawn}
     return finish(ctx, "extract", report)
