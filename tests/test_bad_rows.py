@@ -18,7 +18,7 @@ from pipeline.demo.generator import generate_demo_database
 from pipeline.run.context import RunContext
 from pipeline.run.runner import run_all
 from pipeline.settings.release_config import ConfigError, Plausibility, load_config
-from pipeline.sources.schema import COURSE_CATEGORIES
+from pipeline.sources.schema import COURSE_CATEGORIES, SUITE_VOCABULARIES
 
 RUN_DATE = date(2026, 11, 24)
 REPO = Path(__file__).resolve().parents[1]
@@ -129,7 +129,8 @@ def test_the_suites_defaults_and_domains_are_the_pipelines() -> None:
     """Suite defaults (for `anonrelease validate`) equal the config's; the course set is the
     count table's domain, so a course that passes validation can never be outside it."""
     defaults = Plausibility().suite_parameters()
-    usage = load_suite("raw_usage", parameters={"run_date": RUN_DATE})
+    vocabularies = {"run_date": RUN_DATE, **SUITE_VOCABULARIES}
+    usage = load_suite("raw_usage", parameters=vocabularies)
     (amounts,) = [
         e
         for e in usage.expectations
@@ -143,7 +144,7 @@ def test_the_suites_defaults_and_domains_are_the_pipelines() -> None:
     assert sorted(courses["kwargs"]["value_set"]) == sorted(COURSE_CATEGORIES)
     scores = [
         e
-        for e in load_suite("raw_questionnaires", parameters={"run_date": RUN_DATE}).expectations
+        for e in load_suite("raw_questionnaires", parameters=vocabularies).expectations
         if str(e["kwargs"].get("column")).startswith("satisfaction_")
     ]
     assert len(scores) == 4

@@ -166,9 +166,10 @@ ROADS = {
         "UnreadableRequestError",
     ),
     "missing table": (_drop_table, {}, 1, "extract", "ExtractError"),
-    "truncated file": (_truncated, {}, 1, "extract", "ExtractError"),
+    # The preflight refuses these before extract touches anything (exit 2, nothing audited).
+    "truncated file": (_truncated, {}, 2, "preflight", None),
     "damaged file": (_damaged, {}, 1, "extract", "ExtractError"),
-    "foreign file": (lambda m: _foreign, {}, 1, "extract", "ExtractError"),
+    "foreign file": (lambda m: _foreign, {}, 2, "preflight", None),
     "privacy check failed": (_copy, {"k": "100000"}, 1, "anonymize", "ReleaseBlocked"),
     "password in the URL": (
         _copy,
@@ -181,8 +182,8 @@ ROADS = {
         _copy,
         {"ANONRELEASE_SOURCE_URL": f"nosuchdb+nodriver://alice:{PASSWORD}@host/salon"},
         2,
-        "extract",
-        "SourceConfigError",
+        "preflight",
+        None,
     ),
     "wrong config": (_copy, {"config": "marked"}, None, None, None),
     "config not YAML": (_copy, {"config": "not yaml"}, None, None, None),
@@ -222,6 +223,9 @@ def test_no_marker_reaches_the_console_audit_reports_docs_or_reasons(
         assert code == exit_code, seen
     events = read_events(tmp_path / "warehouse", run_id=RUN_DATE.isoformat())
     failed = [e for e in events if e["event"].endswith(".failed")]
+    if stops_at == "preflight":
+        assert "preflight failed: source" in seen and events == [], seen
+        stops_at = None
     assert [e["event"] for e in failed] == ([f"{stops_at}.failed"] if stops_at else []), seen
     if error is not None:  # one of the project's own errors, by name
         assert failed[0]["error"] == error, failed[0]

@@ -54,6 +54,7 @@ def test_the_source_password_is_never_written_and_extract_still_gets_it(
     monkeypatch.setenv("ANONRELEASE_SOURCE_URL", SECRET_URL)
     monkeypatch.setenv("ANONRELEASE_WORKDIR", str(tmp_path / "wk"))
     monkeypatch.setenv("ANONRELEASE_RELEASE_ROOT", str(tmp_path / "releases"))
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY", "5a" * 32)  # the preflight checks the key first
     ctx = RunContext(run_date=date(2026, 11, 24), config=load_config())
     seen: list[str] = []
     real = extract_step.extract_all
