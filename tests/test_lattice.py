@@ -10,6 +10,7 @@ import pytest
 from engine_strategies import tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms import privacy_models
 from transforms.anonymize import SUPPRESSED, anonymize
@@ -53,7 +54,7 @@ MODEL_KINDS = [
 ]
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     table=tables(max_qi=4),
     kind=st.sampled_from(MODEL_KINDS),

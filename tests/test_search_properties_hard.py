@@ -25,6 +25,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.anonymize import SUPPRESSED, anonymize
 from transforms.encode import EncodedTable, encode_table
@@ -359,7 +360,7 @@ def _suppressing_optimum(case: Case, metric: str) -> str:
 
 
 @settings(
-    max_examples=60,  # per model kind: 8 x 60 examples, about 12 s
+    max_examples=examples(60),  # per model kind: 8 x 60 examples, about 12 s
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -440,6 +441,7 @@ def test_search_matches_independent_oracle_on_suppressing_cases(
     assert _output_violations(result.data, qi, mask, models) == set()
 
 
+@pytest.mark.property  # its @given runs inside: a derandomized coverage sample
 def test_generated_cases_mostly_need_suppression() -> None:
     """Coverage of the strategy above: a fixed (derandomized) sample of 15 cases per model kind."""
     tally: Counter[tuple[str, str]] = Counter()
