@@ -18,6 +18,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import numpy as np
@@ -42,7 +43,6 @@ from transforms.privacy_models import (
     check_privacy,
 )
 
-EULER_GAMMA = 0.57721566490153286060651209
 REL_TOL = 1e-9  # metric values: oracle (plain Python) vs engine (numpy), different sum orders
 
 SENSITIVE_DOMAINS = (("1", "2", "10"), ("3", "5", "7", "20"), ("1", "2"), ("4", "8", "15", "16"))
@@ -56,9 +56,12 @@ MODEL_KINDS = (
     "k+t-ordered",
     "k+distinct+t-ordered",
 )
-# thresholds on decimal grids: the oracle reads them as exact decimals (Fraction(str(x))), so
-# exact ties (e.g. entropy of two equal counts at l = 2) are decided the same way as the
-# engine's documented tie rule, and a non-tie is always far from the engine's 1e-12 slack
+# thresholds on decimal grids: the oracle reads them as exact decimals (Fraction(str(x))) and
+# decides exactly, without the engine's tolerances. Exact ties (e.g. entropy of two equal
+# counts at l = 2, an EMD equal to t) pass under both; every non-tie is far from the engine's
+# tolerances: for classes of <= 80 records over <= 4 values, |n psi(n) - sum f psi(f) - n ln l|
+# is 0 or >= 4e-9 * n max(ln n, 1) (enumerated for both estimators and every l below; the
+# entropy tolerance is 1e-12 of that), and EMDs are rationals with denominators <= 80 * 80 * 3
 ENTROPY_L = (1.2, 1.5, 1.8, 2.0, 2.2, 2.5, 3.0)
 GRASSBERGER_L = (1.2, 1.5, 1.8, 2.0, 2.5)
 RECURSIVE_C = (0.8, 1.0, 1.5, 2.0, 3.0, 4.0)
@@ -168,17 +171,23 @@ def _dec(x: float) -> Fraction:
     return Fraction(str(x))
 
 
-def _psi_half(twice: int) -> float:
-    """Digamma at ``twice / 2`` for a positive integer ``twice`` (integers and half-integers)."""
-    if twice % 2 == 0:
-        return -EULER_GAMMA + sum(1.0 / k for k in range(1, twice // 2))
-    m = (twice - 1) // 2  # psi(m + 1/2)
-    return -EULER_GAMMA - 2.0 * math.log(2.0) + sum(2.0 / (2 * k - 1) for k in range(1, m + 1))
+def _grassberger_rational(f: int) -> Fraction:
+    """ARX's G(f) + gamma + ln 2 for f <= 100: ``sum_{k=1..floor(f/2)} 2 / (2k - 1)``."""
+    assert f <= 100, "generated classes hold at most 80 records"
+    return sum((Fraction(2, 2 * k - 1) for k in range(1, f // 2 + 1)), Fraction(0))
 
 
-def _grassberger_g(f: int) -> float:
-    sign = 1.0 if f % 2 == 0 else -1.0
-    return _psi_half(2 * f) + 0.5 * sign * (_psi_half(f + 1) - _psi_half(f))
+def _grassberger_passes(counts: Counter[str], l: Fraction) -> bool:  # noqa: E741
+    """ARX: ``sum f G(f) <= n (G(n) - ln l)``. With sum f = n the constant -gamma - ln 2 of
+    every G cancels, leaving ``q = n R(n) - sum f R(f) >= n ln l`` with q rational. e^q is
+    transcendental for rational q != 0 (Lindemann), so it never equals the rational l^n
+    (l > 1): no exact ties, and 50 digits decide the sign."""
+    n = sum(counts.values())
+    q = n * _grassberger_rational(n) - sum(f * _grassberger_rational(f) for f in counts.values())
+    with localcontext() as ctx:
+        ctx.prec = 50
+        log_l = Decimal(l.numerator).ln() - Decimal(l.denominator).ln()
+        return Decimal(q.numerator) / Decimal(q.denominator) >= n * log_l
 
 
 def _ordered_values(labels: Sequence[str]) -> list[str]:
@@ -199,15 +208,16 @@ def _class_violates(
         elif isinstance(model, DistinctLDiversity):
             if len(counts) < model.l:
                 return True
-        elif isinstance(model, EntropyLDiversity) and model.estimator == "shannon":
-            # H >= ln l  <=>  prod f^f * l^n <= n^n  (exact for decimal l = a / b)
-            l_value = _dec(model.l)
-            lhs = math.prod(f**f for f in counts.values()) * l_value.numerator**n
-            if lhs > n**n * l_value.denominator**n:
-                return True
         elif isinstance(model, EntropyLDiversity):
-            entropy = n * math.log(n) - sum(f * _grassberger_g(f) for f in counts.values())
-            if entropy < n * math.log(model.l) - 1e-9:
+            l_value = _dec(model.l)
+            if len(counts) < math.ceil(l_value):  # ARX: at least ceil(l) distinct values
+                return True
+            if model.estimator == "shannon":
+                # H >= ln l  <=>  prod f^f * l^n <= n^n  (exact for decimal l = a / b)
+                lhs = math.prod(f**f for f in counts.values()) * l_value.numerator**n
+                if lhs > n**n * l_value.denominator**n:
+                    return True
+            elif not _grassberger_passes(counts, l_value):
                 return True
         elif isinstance(model, RecursiveCLDiversity):
             ordered = sorted(counts.values(), reverse=True)
@@ -468,6 +478,10 @@ def test_generated_cases_mostly_need_suppression() -> None:
         assert tally[kind, "suppressing"] >= 3, (kind, tally)
 
 
+def _e(l: float, estimator: str) -> EntropyLDiversity:  # noqa: E741
+    return EntropyLDiversity("s", l, estimator)  # type: ignore[arg-type]
+
+
 def test_oracle_decides_exact_ties_like_the_documented_semantics() -> None:
     """The oracle's tie rules, on hand-checked classes (it must be right to judge the engine)."""
     everywhere = Counter({"1": 2, "2": 2})
@@ -486,8 +500,13 @@ def test_oracle_decides_exact_ties_like_the_documented_semantics() -> None:
     uniform = Counter({"1": 1, "2": 1, "10": 1})
     assert not _class_violates(["10"], uniform, [TCloseness("s", 0.5, "ordered")])
     assert _class_violates(["10"], uniform, [TCloseness("s", 0.45, "ordered")])
-    # Grassberger's G matches its closed form for f = 1 (G(1) = -gamma - ln 2)
-    assert _grassberger_g(1) == pytest.approx(-EULER_GAMMA - math.log(2.0), rel=1e-12)
+    # Grassberger (ARX's G): (1, 3) passes l = 2, (4, 4) fails it although its Shannon entropy
+    # is ln 2 exactly; (1, 3) fails l = 2.5 with only 2 < ceil(2.5) distinct values
+    grassberger = "grassberger"
+    assert not _class_violates(["1", "2", "2", "2"], everywhere, [_e(2.0, grassberger)])
+    assert _class_violates(["1"] * 4 + ["2"] * 4, everywhere, [_e(2.0, grassberger)])
+    assert _class_violates(["1", "2", "2", "2"], everywhere, [_e(2.5, grassberger)])
+    assert _grassberger_rational(1) == 0 and _grassberger_rational(5) == Fraction(8, 3)
 
 
 TRAP_HIERARCHY = Hierarchy("a", (("a1", "G1", "*"), ("a2", "G1", "*"), ("a3", "G2", "*")))
