@@ -6,6 +6,9 @@ UV_VERSION := 0.13.8
 DEMO_DATE ?= 2026-11-24
 DEMO_CUSTOMERS ?= 10000
 DEMO_SEED ?= 42
+# Hypothesis profile of `make test` (tests/conftest.py): dev (random, local example database),
+# ci (derandomized, no database; .ci/run), explore (1000 examples per property test)
+HYPOTHESIS_PROFILE ?= dev
 
 VENV := .venv
 UV := .uv/bin/uv
@@ -19,7 +22,7 @@ export AIRFLOW__CORE__UNIT_TEST_MODE := False
 export GX_ANALYTICS_ENABLED := false
 export UV_PROJECT_ENVIRONMENT := $(CURDIR)/$(VENV)
 
-.PHONY: bootstrap demo test lint format airflow-db clean
+.PHONY: bootstrap demo test test-explore lint format airflow-db clean
 
 bootstrap: $(VENV)/.synced
 
@@ -49,7 +52,11 @@ demo: bootstrap airflow-db
 test: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest
+	ANONRELEASE_HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(VENV)/bin/pytest
+
+# the property tests only, with many more examples (slow: minutes)
+test-explore: bootstrap
+	ANONRELEASE_HYPOTHESIS_PROFILE=explore $(VENV)/bin/pytest -m property
 
 lint: bootstrap
 	$(VENV)/bin/ruff check .

@@ -219,9 +219,10 @@ class ExpectTableToBeKAnonymous(_PrivacyExpectation):
 class ExpectTableToBeLDiverse(_PrivacyExpectation):
     """Expect every class over ``qi`` to be l-diverse in ``sensitive``.
 
-    ``variant``: ``distinct`` (at least l distinct values), ``entropy`` (exp of the class's
-    entropy >= l; ``estimator`` ``shannon`` or ``grassberger``) or ``recursive`` ((c, l):
-    r_1 < c (r_l + ... + r_m)). ``observed_value`` is the smallest achieved l.
+    ``variant``: ``distinct`` (at least l distinct values), ``entropy`` (ARX: at least ceil(l)
+    distinct values and exp of the class's estimated entropy >= l, ties passing; ``estimator``
+    ``shannon`` or ``grassberger``; decided by ``transforms.privacy_models``) or ``recursive``
+    ((c, l): r_1 < c (r_l + ... + r_m)). ``observed_value`` is the smallest achieved l.
     """
 
     _template: ClassVar[str] = (

@@ -1,7 +1,19 @@
-"""Test settings shared by every test: hermetic Airflow home and no GX analytics.
+"""Test settings shared by every test: hermetic Airflow home, no GX analytics, and the
+Hypothesis profile.
 
 Environment variables are set at import time, before any test module imports Airflow,
 so Airflow never reads or writes the developer's own home or the demo's metadata.
+
+Hypothesis profiles, chosen by ``ANONRELEASE_HYPOTHESIS_PROFILE`` only (default ``dev``):
+
+- ``ci``: derandomized (the same examples on every run), no example database, blobs printed
+  so a failure can be reproduced with ``@reproduce_failure``;
+- ``dev``: random examples, failures replayed from the local database (``.hypothesis/``);
+- ``explore``: like ``dev`` with 1000 examples per property test (``make test-explore``).
+
+Hypothesis loads its own ``ci`` profile when it sees ``CI`` in the environment; the explicit
+choice below replaces it, so a run behaves the same on a laptop and in CI for the same profile
+(``--hypothesis-profile`` on the command line still wins: it is loaded after this file).
 """
 
 from __future__ import annotations
@@ -9,6 +21,21 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+
+import pytest
+from hypothesis import is_hypothesis_test, settings
+from property_budget import EXPLORE
+
+PROFILE_VARIABLE = "ANONRELEASE_HYPOTHESIS_PROFILE"
+# parent = Hypothesis' defaults: a profile registered without one inherits the profile loaded
+# now, which is Hypothesis' own "ci" (derandomized) whenever CI is set
+_DEFAULTS = settings.get_profile("default")
+settings.register_profile(
+    "ci", _DEFAULTS, derandomize=True, database=None, deadline=None, print_blob=True
+)
+settings.register_profile("dev", _DEFAULTS, derandomize=False, deadline=None)
+settings.register_profile(EXPLORE, _DEFAULTS, max_examples=1000, deadline=None)
+settings.load_profile(os.environ.get(PROFILE_VARIABLE, "dev"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="anonrelease-airflow-"))
@@ -28,3 +55,11 @@ for _var in (
     "ANONRELEASE_DEMO",
 ):
     os.environ.pop(_var, None)
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects anything
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that uses ``@given`` is a ``property`` test (``pytest -m property``)."""
+    for item in items:
+        if isinstance(item, pytest.Function) and is_hypothesis_test(item.obj):
+            item.add_marker(pytest.mark.property)

@@ -1,7 +1,8 @@
-"""The DAG folder parses cleanly, fast, and without touching any database."""
+"""The DAG folder parses cleanly, imports nothing heavy, and touches no database."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -60,33 +61,49 @@ def test_nightly_release_shape(dagbag) -> None:
     }
 
 
-def test_parsing_opens_no_connection_and_is_fast() -> None:
-    """Parse the DAG file in a fresh interpreter where any database connection raises."""
+# what a DAG file must not import at parse time: the scheduler parses it every few seconds
+HEAVY_MODULES = ("pandas", "great_expectations", "pyarrow", "scipy", "numpy")
+PROJECT_PACKAGES = ("transforms", "expectations", "pipeline")
+
+
+def test_parsing_opens_no_connection_and_imports_nothing_heavy() -> None:
+    """Parse the DAG file in a fresh interpreter where any database connection raises.
+
+    Deterministic stand-ins for "parsing is fast": which modules the parse imports (none of
+    the data stack, none of the project's packages: tasks import them when they run), and no
+    database connection; no wall-clock timing.
+    """
     script = textwrap.dedent(
         f"""
-        import sqlite3, time, importlib.util
+        import importlib.util, json, sqlite3, sys
         import airflow.sdk  # the SDK itself may be imported before the guard
+        import psycopg
         import sqlalchemy
+        import sqlalchemy.engine
+
         def refuse(*a, **k):
             raise RuntimeError("DAG parsing opened a database connection")
+
         sqlite3.connect = refuse
+        psycopg.connect = refuse
         sqlalchemy.create_engine = refuse
-        import sqlalchemy.engine
         sqlalchemy.engine.Engine.connect = refuse
-        start = time.perf_counter()
+        before = set(sys.modules)
         path = {str(REPO / "dags" / "nightly_release.py")!r}
         spec = importlib.util.spec_from_file_location("nr", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        elapsed = time.perf_counter() - start
-        import sys
-        heavy = [m for m in ("pandas", "great_expectations", "pyarrow") if m in sys.modules]
-        print(f"{{elapsed:.3f}} {{','.join(heavy) or '-'}}")
+        new = sorted(set(sys.modules) - before)
+        print(json.dumps({{"loaded": sorted(sys.modules), "new": new}}))
         """
     )
     out = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
     )
-    elapsed, heavy = out.stdout.split()[-2:]
-    assert float(elapsed) < 1.0, f"parsing took {elapsed}s"
-    assert heavy == "-", f"DAG parsing imported heavy modules: {heavy}"
+    modules = json.loads(out.stdout.strip().splitlines()[-1])
+
+    def top(names: list[str], prefixes: tuple[str, ...]) -> list[str]:
+        return sorted({n for n in names for p in prefixes if n == p or n.startswith(p + ".")})
+
+    assert top(modules["loaded"], HEAVY_MODULES) == [], "DAG parsing imported the data stack"
+    assert top(modules["new"], PROJECT_PACKAGES) == [], "DAG parsing imported project code"

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from expectations.validation import (
     ROW_COLUMN,
@@ -446,7 +447,7 @@ _CELL = st.one_of(st.none(), st.sampled_from(["1", "3", "5", "6", "x", "2.5", " 
         max_size=12,
     )
 )
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(15), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_split_valid_rows_partitions_every_input(
     validator: Validator, rows: list[tuple[str | None, str | None, str]]
 ) -> None:

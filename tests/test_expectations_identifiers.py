@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from expectations.cell_rules import (
     CellRuleConfigError,
@@ -113,7 +114,7 @@ def test_my_number_check_digit() -> None:
 
 
 @given(st.text(alphabet="0123456789", min_size=11, max_size=11))
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 def test_my_number_check_digit_matches_reference(first11: str) -> None:
     good = first11 + _check_digit(first11)
     bad = first11 + str((int(_check_digit(first11)) + 1) % 10)

@@ -11,6 +11,7 @@ from adult_data import ADULT
 
 from transforms.hierarchy import (
     DuplicateLeafError,
+    DuplicateRowsWarning,
     Hierarchy,
     HierarchyError,
     InconsistentHeightError,
@@ -86,9 +87,34 @@ def test_inconsistent_heights_name_file_and_line(tmp_path: Path) -> None:
     assert str(path) in str(info.value) and "line 3" in str(info.value)
 
 
+def test_identical_duplicate_rows_are_dropped_with_one_warning(tmp_path: Path) -> None:
+    # ARX accepts a hierarchy file that repeats lines exactly
+    path = tmp_path / "dup_hierarchy_x.csv"
+    path.write_text("a;ab;*\nb;ab;*\na;ab;*\nc;c;*\nb;ab;*\na;ab;*\n", encoding="utf-8")
+    with pytest.warns(DuplicateRowsWarning) as caught:
+        h = load_hierarchy(path, column="x")
+    assert h == Hierarchy("x", (("a", "ab", "*"), ("b", "ab", "*"), ("c", "c", "*")))
+    assert len(caught) == 1  # one warning per file, with the count of repeated lines
+    warning = caught[0].message
+    assert isinstance(warning, DuplicateRowsWarning) and warning.count == 3
+    assert str(path) in str(warning) and "3 line(s)" in str(warning)
+    assert "ab" not in str(warning).replace(str(path), "")  # counts, never values
+
+
+def test_conflicting_duplicate_leaf_names_both_lines(tmp_path: Path) -> None:
+    path = tmp_path / "bad_hierarchy_x.csv"
+    path.write_text("a;ab;*\nb;ab;*\na;ab;*\na;b;*\n", encoding="utf-8")
+    with pytest.raises(DuplicateLeafError) as info:
+        load_hierarchy(path, column="x")
+    assert (info.value.line, info.value.first_line) == (4, 1)
+    assert "line 4" in str(info.value) and "line 1" in str(info.value)
+    with pytest.raises(DuplicateLeafError):  # built in code, a repeated leaf stays an error
+        Hierarchy("x", (("a", "*"), ("a", "*")))
+
+
 def test_duplicate_leaf_and_missing_file(tmp_path: Path) -> None:
     path = tmp_path / "bad_hierarchy_x.csv"
-    path.write_text("a;*\nb;*\na;*\n", encoding="utf-8")
+    path.write_text("a;*\nb;*\na;b\n", encoding="utf-8")
     with pytest.raises(DuplicateLeafError, match="line 3"):
         load_hierarchy(path, column="x")
     with pytest.raises(MissingHierarchyError) as info:

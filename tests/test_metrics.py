@@ -10,6 +10,7 @@ import pytest
 from engine_strategies import tables
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.encode import encode_table
 from transforms.hierarchy import Hierarchy
@@ -60,7 +61,7 @@ def _reference(
     }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(table=tables(max_qi=3), k=st.integers(1, 5), pick=st.integers(0, 10**6))
 def test_metric_values_match_row_by_row_formulas(
     table: tuple[pd.DataFrame, list[str], dict[str, Hierarchy], Hierarchy], k: int, pick: int

@@ -10,6 +10,7 @@ import pytest
 from adult_data import ADULT, ADULT_QI_8, read_adult
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.hierarchy import Hierarchy, find_hierarchies
 from transforms.mondrian import (
@@ -83,7 +84,7 @@ frames = st.integers(min_value=1, max_value=60).flatmap(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(data=frames, k=st.integers(1, 6), diverse=st.booleans(), shift=st.integers(0, 5))
 def test_output_is_private_complete_and_covers_originals(data, k, diverse, shift):
     df = pd.DataFrame(data)

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.pseudonymize import WeakKeyError, pseudonymize
 
@@ -14,7 +15,7 @@ keys = st.binary(min_size=32, max_size=64)
 ids = st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=50, unique=True)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(ids=ids, key=keys)
 def test_pseudonyms_are_stable_and_injective_per_key(ids: list[int], key: bytes) -> None:
     values = pd.Series(ids)
@@ -24,7 +25,7 @@ def test_pseudonyms_are_stable_and_injective_per_key(ids: list[int], key: bytes)
     assert first.nunique() == len(ids)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(ids=ids, a=keys, b=keys)
 def test_pseudonyms_differ_across_keys(ids: list[int], a: bytes, b: bytes) -> None:
     if a == b:

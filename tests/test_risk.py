@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.risk import JOURNALIST_WITHOUT_POPULATION, reidentification_risk, risk_before_after
 from transforms.utility import UnknownColumnError
@@ -50,7 +51,7 @@ def python_risk(records: list[tuple], threshold: float, population: list[tuple] 
     }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(sample=rows, extra=rows, threshold=st.sampled_from([0.0, 0.2, 0.34, 0.5, 1.0]))
 def test_matches_plain_python(sample, extra, threshold):
     df = pd.DataFrame(sample, columns=QI, index=np.arange(len(sample)) * 7)

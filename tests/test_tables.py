@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.tables import ValuesOutsideDomainError, count_distinct_table
 
@@ -15,7 +16,7 @@ rows = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(rows=rows, min_count=st.integers(1, 6))
 def test_published_counts_are_exact_and_never_below_the_minimum(
     rows: list[tuple[str, str, int]], min_count: int

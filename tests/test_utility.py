@@ -11,6 +11,7 @@ import pytest
 from adult_data import ADULT, ADULT_COLUMNS, read_adult
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from property_budget import examples
 
 from transforms.hierarchy import Hierarchy, find_hierarchies
 from transforms.utility import class_ids, full_domain_loss, ncp_per_attribute
@@ -81,7 +82,7 @@ def python_ncp(records, classes, kind):
     return total / len(values)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=examples(50), deadline=None)
 @given(
     data=st.lists(
         st.tuples(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +30,7 @@ STR_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)
 
 __all__ = [
     "DuplicateLeafError",
+    "DuplicateRowsWarning",
     "Hierarchy",
     "HierarchyError",
     "InconsistentHeightError",
@@ -60,13 +62,28 @@ class InconsistentHeightError(HierarchyError, ConfigurationError):
 
 
 class DuplicateLeafError(HierarchyError, ConfigurationError):
-    """The same leaf value appears on two rows (the hierarchy would be ambiguous)."""
+    """The same leaf appears on two rows: in a file, with different generalizations."""
 
-    def __init__(self, source: str, line: int, first_line: int) -> None:
+    def __init__(self, source: str, line: int, first_line: int, *, conflicting: bool) -> None:
         self.source = source
         self.line = line
         self.first_line = first_line
-        super().__init__(f"{source}, line {line}: leaf already defined on line {first_line}")
+        self.conflicting = conflicting
+        super().__init__(
+            f"{source}, line {line}: leaf already defined on line {first_line}"
+            + (" with different generalizations" if conflicting else "")
+        )
+
+
+class DuplicateRowsWarning(UserWarning):
+    """A hierarchy file repeats rows identically; ARX accepts that, so the repeats are dropped."""
+
+    def __init__(self, source: str, count: int) -> None:
+        self.source = source
+        self.count = count
+        super().__init__(
+            f"{source}: {count} line(s) repeat an earlier line exactly and were ignored"
+        )
 
 
 class MissingHierarchyError(HierarchyError, ConfigurationError):
@@ -124,7 +141,13 @@ class Hierarchy:
             if len(row) != height or height == 0:
                 raise InconsistentHeightError(f"hierarchy {self.column!r}", i + 1, height, len(row))
             if row[0] in seen:
-                raise DuplicateLeafError(f"hierarchy {self.column!r}", i + 1, seen[row[0]] + 1)
+                first = seen[row[0]]
+                raise DuplicateLeafError(
+                    f"hierarchy {self.column!r}",
+                    i + 1,
+                    first + 1,
+                    conflicting=row != self.levels[first],
+                )
             seen[row[0]] = i
 
     @property
@@ -215,12 +238,18 @@ class Hierarchy:
 
 
 def load_hierarchy(source: str | Path, /, *, column: str) -> Hierarchy:
-    """Read an ARX hierarchy CSV (``;``-separated, no header, ``leaf;level1;...;top``)."""
+    """Read an ARX hierarchy CSV (``;``-separated, no header, ``leaf;level1;...;top``).
+
+    A line identical to an earlier one is dropped, as ARX accepts it (one
+    ``DuplicateRowsWarning`` per file with their count); the same leaf with a different
+    generalization raises ``DuplicateLeafError`` naming both lines.
+    """
     path = Path(source)
     text = path.read_text(encoding="utf-8-sig")
     rows: list[tuple[str, ...]] = []
     height: int | None = None
-    first_line: dict[str, int] = {}
+    first: dict[str, tuple[int, tuple[str, ...]]] = {}  # leaf -> (line, row)
+    repeated = 0
     for line_no, row in enumerate(csv.reader(io.StringIO(text), delimiter=";"), start=1):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -228,12 +257,19 @@ def load_hierarchy(source: str | Path, /, *, column: str) -> Hierarchy:
             height = len(row)
         elif len(row) != height:
             raise InconsistentHeightError(str(path), line_no, height, len(row))
-        if row[0] in first_line:
-            raise DuplicateLeafError(str(path), line_no, first_line[row[0]])
-        first_line[row[0]] = line_no
-        rows.append(tuple(row))
+        values = tuple(row)
+        if values[0] in first:
+            first_line, first_row = first[values[0]]
+            if values != first_row:
+                raise DuplicateLeafError(str(path), line_no, first_line, conflicting=True)
+            repeated += 1
+            continue
+        first[values[0]] = (line_no, values)
+        rows.append(values)
     if not rows:
         raise HierarchyError(f"{path}: hierarchy file for column {column!r} has no rows")
+    if repeated:
+        warnings.warn(DuplicateRowsWarning(str(path), repeated), stacklevel=2)
     return Hierarchy(column, tuple(rows))
 
 

@@ -10,11 +10,13 @@ Semantics (ARX):
 
 - k-anonymity: a class violates iff its size < k.
 - distinct l-diversity: violates iff it has < l distinct sensitive values.
-- entropy l-diversity (Shannon): passes iff ``sum f_i ln f_i <= n (ln n - ln l)`` up to a
-  relative slack of 1e-12 of ``n ln n``, so exact ties (l values with equal counts) pass; both
-  ``exp(H) >= l`` and the unslacked form fail some of them through rounding. Grassberger: passes iff
-  ``n ln n - sum f_i G(f_i) >= n ln l`` with
-  ``G(f) = psi(f) + (-1)^f / 2 * (psi((f + 1) / 2) - psi(f / 2))`` (Grassberger 2003).
+- entropy l-diversity (ARX's ``EntropyLDiversity.isAnonymous``): a class of n records with
+  counts f_i passes iff it has at least ``ceil(l)`` distinct values and
+  ``sum f_i psi(f_i) <= n (psi(n) - ln l)``, where psi is ``ln`` (Shannon) or Grassberger's
+  ``G`` as ARX computes it (``grassberger_g``: the exact value for n <= 100, an asymptotic series
+  above). ``entropy_l_violating`` is the one place this is decided; it allows a tolerance of
+  ``ENTROPY_TOLERANCE * n * max(ln n, 1)`` on the sum, so exact ties (l values with equal
+  counts: H = ln l) pass instead of being decided by rounding.
 - recursive (c, l)-diversity: with sorted counts r_1 >= r_2 >= ..., passes iff
   ``r_1 < c * (r_l + ... + r_m)``.
 - t-closeness: the earth mover's distance between a class's sensitive distribution and the
@@ -28,21 +30,23 @@ Monotonicity (used by the search to tag nodes without checking them): without re
 suppression every model here is monotonic in ARX's sense (merging two passing classes gives a
 passing class: sizes and distinct counts only grow, Shannon entropy is concave, EMD is convex),
 except entropy l-diversity with the Grassberger estimator: counts (1, 3) and (3, 1) each pass
-l = 2.08, their union (4, 4) fails. With suppression only
+l = 2, their union (4, 4) fails. With suppression only
 k-anonymity and distinct l-diversity stay monotonic (a class that contains a passing class
 passes), so only those prune when suppression is allowed.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, localcontext
+from fractions import Fraction
 from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from scipy.special import digamma
 
 from transforms.errors import ConfigurationError
 from transforms.hierarchy import Hierarchy
@@ -57,6 +61,7 @@ from transforms.options import (
 
 __all__ = [
     "ENTROPY_ESTIMATORS",
+    "ENTROPY_TOLERANCE",
     "L_VARIANTS",
     "T_DISTANCES",
     "ClassStats",
@@ -76,6 +81,8 @@ __all__ = [
     "check_privacy",
     "class_counts",
     "class_stats",
+    "entropy_l_violating",
+    "grassberger_g",
     "iter_class_stats",
     "merge_class_counts",
     "report_from_chunks",
@@ -83,7 +90,15 @@ __all__ = [
 ]
 
 EMD_SLACK = 1e-12
-ENTROPY_SLACK = 1e-12  # relative to n ln n: absorbs rounding of sum f ln f vs n (ln n - ln l)
+ENTROPY_TOLERANCE = 1e-12
+"""Entropy l-diversity tolerance, relative to ``n max(ln n, 1)`` (see ``entropy_l_violating``).
+
+In entropy units it is ``1e-12 * max(ln n, 1)`` nats: far above the float rounding of the sums
+(a few ulp of ``n ln n``), far below any real entropy gap of a class."""
+
+# Euler-Mascheroni constant to 50 digits: G's exact values are -gamma - ln 2 + a rational
+_EULER_GAMMA = Decimal("0.57721566490153286060651209008240243104215933593992")
+GRASSBERGER_EXACT_UP_TO = 100  # ARX's precomputed table; larger n use the asymptotic series
 
 
 class PrivacyModelError(ConfigurationError):
@@ -213,24 +228,16 @@ class EntropyLDiversity(_ModelBase):
             raise PrivacyModelError(f"unknown entropy estimator {self.estimator!r}")
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
-        hist = stats.histogram(self.column)
-        n = hist.sum(axis=1)
-        if self.estimator == "shannon":
-            # exact ties (e.g. l values with equal counts: H = ln l) pass; the two sides are
-            # rounded differently, so compare with a slack far below any real entropy gap
-            slack = ENTROPY_SLACK * n * np.maximum(np.log(n), 1.0)
-            return _sum_f_ln_f(hist) > n * (np.log(n) - np.log(self.l)) + slack
-        return n * np.log(n) - _sum_f_grassberger(hist) < n * np.log(self.l)
+        return entropy_l_violating(stats.histogram(self.column), self.l, self.estimator)
 
     def achieved(self, stats: ClassStats, /) -> np.ndarray:
-        """exp(entropy) per class (the largest l the class satisfies)."""
+        """Largest l per class: exp(estimated entropy), at most the number of distinct values."""
         hist = stats.histogram(self.column)
-        n = hist.sum(axis=1)
-        if self.estimator == "shannon":
-            achieved = np.exp(np.log(n) - _sum_f_ln_f(hist) / n)
-            # a single value has entropy 0 exactly; keep exp(0) = 1 free of rounding
-            return np.where(distinct_counts(hist) == 1, 1.0, achieved)
-        return np.exp(np.log(n) - _sum_f_grassberger(hist) / n)
+        n, sum_f_psi, psi_n = _entropy_terms(hist, self.estimator)
+        distinct = distinct_counts(hist)
+        achieved = np.minimum(np.exp(psi_n - sum_f_psi / n), distinct)
+        # a single value has entropy 0 exactly; keep exp(0) = 1 free of rounding
+        return np.where(distinct == 1, 1.0, achieved)
 
     def monotonic(self, *, with_suppression: bool) -> bool:
         return not with_suppression and self.estimator == "shannon"
@@ -308,35 +315,90 @@ def distinct_counts(hist: np.ndarray) -> np.ndarray:
     return np.count_nonzero(hist > 0, axis=1)
 
 
+def entropy_l_violating(hist: np.ndarray, l: float, estimator: str) -> np.ndarray:  # noqa: E741
+    """Entropy l-diversity per class of a ``(n_classes, n_values)`` histogram: True = violates.
+
+    ARX's test, with the one tolerance of this project: a class violates iff it has fewer than
+    ``ceil(l)`` distinct values, or
+
+        sum f psi(f) > n (psi(n) - ln l) + ENTROPY_TOLERANCE * n * max(ln n, 1)
+
+    (psi = ``ln`` or ``grassberger_g``). ARX compares without a tolerance, so its verdict on an
+    exact tie depends on rounding; here ties pass. Unlike ARX's loop, which stops at the first
+    partial sum above the bound (Grassberger's G(1) < 0 makes partial sums non-monotonic, so
+    its verdict can depend on hash order), the whole sum is compared.
+    """
+    n, sum_f_psi, psi_n = _entropy_terms(hist, estimator)
+    tolerance = ENTROPY_TOLERANCE * n * np.maximum(np.log(np.maximum(n, 1.0)), 1.0)
+    too_few = distinct_counts(hist) < math.ceil(l)
+    return too_few | (sum_f_psi > n * (psi_n - math.log(l)) + tolerance)
+
+
+def _entropy_terms(hist: np.ndarray, estimator: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class sizes n, ``sum f psi(f)`` and ``psi(n)`` for the estimator's psi."""
+    counts = np.rint(hist).astype(np.int64)
+    n = counts.sum(axis=1)
+    psi_n = _psi(estimator, np.maximum(n, 1))
+    top = int(counts.max()) + 1 if counts.size else 1
+    size = 1 << max(top - 1, 1).bit_length()  # power of two: few distinct cached tables
+    sum_f_psi = _f_psi_table(estimator, size)[counts].sum(axis=1)
+    return n.astype(np.float64), sum_f_psi, psi_n
+
+
 @lru_cache(maxsize=8)
-def _count_table(kind: str, size: int) -> np.ndarray:
-    """f * ln f or f * G(f) for integer counts f = 0..size-1 (0 for f = 0)."""
-    f = np.arange(size, dtype=np.float64)
-    safe = np.maximum(f, 1.0)
-    if kind == "ln":
-        values = f * np.log(safe)
-    else:
-        sign = np.where(np.mod(safe, 2) == 0, 1.0, -1.0)
-        g = digamma(safe) + 0.5 * sign * (digamma((safe + 1) / 2) - digamma(safe / 2))
-        values = f * g
+def _f_psi_table(estimator: str, size: int) -> np.ndarray:
+    """f * psi(f) for integer counts f = 0..size-1 (0 for f = 0)."""
+    f = np.arange(size, dtype=np.int64)
+    values = f * _psi(estimator, np.maximum(f, 1))
     values[0] = 0.0
     values.setflags(write=False)
     return values
 
 
-def _sum_counts(hist: np.ndarray, kind: str) -> np.ndarray:
-    counts = np.rint(hist).astype(np.int64)
-    top = int(counts.max()) + 1 if counts.size else 1
-    size = 1 << max(top - 1, 1).bit_length()  # power of two: few distinct cached tables
-    return _count_table(kind, size)[counts].sum(axis=1)
+def _psi(estimator: str, n: np.ndarray) -> np.ndarray:
+    """The estimator's logarithm substitute for counts n >= 1 (ARX's ``EntropyEstimator.psi``)."""
+    return np.log(n.astype(np.float64)) if estimator == "shannon" else grassberger_g(n)
 
 
-def _sum_f_ln_f(hist: np.ndarray) -> np.ndarray:
-    return _sum_counts(hist, "ln")
+@lru_cache(maxsize=1)
+def _grassberger_exact() -> np.ndarray:
+    """G(0..100), each the double nearest the exact value (index 0 unused)."""
+    values = np.zeros(GRASSBERGER_EXACT_UP_TO + 1)
+    with localcontext() as ctx:
+        ctx.prec = 50
+        base = -_EULER_GAMMA - Decimal(2).ln()
+        partial = Fraction(0)  # sum_{k=1..m} 2 / (2k - 1)
+        for m in range(GRASSBERGER_EXACT_UP_TO // 2 + 1):
+            if m:
+                partial += Fraction(2, 2 * m - 1)
+            exact = float(base + Decimal(partial.numerator) / Decimal(partial.denominator))
+            for n in (2 * m, 2 * m + 1):
+                if 1 <= n <= GRASSBERGER_EXACT_UP_TO:
+                    values[n] = exact
+    values.setflags(write=False)
+    return values
 
 
-def _sum_f_grassberger(hist: np.ndarray) -> np.ndarray:
-    return _sum_counts(hist, "grassberger")
+def grassberger_g(n: np.ndarray | int, /) -> np.ndarray:
+    """Grassberger's G(n) for counts n >= 1 exactly as ARX's ``EntropyEstimator.GRASSBERGER``.
+
+    ``G(1) = -gamma - ln 2``, ``G(2m) = G(2m + 1) = -gamma - ln 2 + sum_{k=1..m} 2 / (2k - 1)``
+    up to n = 100; above, with n made even (n - n mod 2) and ``u = 1 / (n / 2)^2``,
+    ``ln n + u (1/24 - u (7/960 - u 31/8064))``. ARX computes ``(n / 2)^2`` in 32-bit ints,
+    which overflows from n = 92682 on; this is the intended real-valued series.
+
+    Examples
+    --------
+    >>> float(grassberger_g(1))
+    -1.2703628454614782
+    """
+    n = np.asarray(n, dtype=np.int64)
+    exact = _grassberger_exact()
+    small = n <= GRASSBERGER_EXACT_UP_TO
+    even = np.maximum(n - n % 2, GRASSBERGER_EXACT_UP_TO).astype(np.float64)
+    u = 1.0 / ((even / 2) * (even / 2))
+    series = np.log(even) + u * (1 / 24 - u * (7 / 960 - u * (31 / 8064)))
+    return np.where(small, exact[np.where(small, n, 0)], series)
 
 
 def value_order(labels: Sequence[str]) -> np.ndarray:
