@@ -115,7 +115,11 @@ def _project_exceptions() -> list[type[BaseException]]:
         for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
             module = importlib.import_module(info.name)
             for _, obj in inspect.getmembers(module, inspect.isclass):
-                if issubclass(obj, BaseException) and obj.__module__ == info.name:
+                if (
+                    issubclass(obj, BaseException)
+                    and not issubclass(obj, Warning)  # warnings are not errors
+                    and obj.__module__ == info.name
+                ):
                     classes.append(obj)
     return classes
 

@@ -106,4 +106,8 @@ def test_parsing_opens_no_connection_and_imports_nothing_heavy() -> None:
         return sorted({n for n in names for p in prefixes if n == p or n.startswith(p + ".")})
 
     assert top(modules["loaded"], HEAVY_MODULES) == [], "DAG parsing imported the data stack"
-    assert top(modules["new"], PROJECT_PACKAGES) == [], "DAG parsing imported project code"
+    # The retry policy names the error root by its dotted path; Airflow checks that it imports
+    # at parse time. transforms.errors imports nothing but the standard library.
+    light = {"transforms", "transforms.errors"}
+    imported = [m for m in top(modules["new"], PROJECT_PACKAGES) if m not in light]
+    assert imported == [], "DAG parsing imported project code"

@@ -238,3 +238,37 @@ def test_no_marker_reaches_the_console_audit_reports_docs_or_reasons(
         reasons = "\n".join(_written_texts(tmp_path / "warehouse"))
         assert "comment: not valid UTF-8 text" in reasons
         assert list((tmp_path / "releases").glob("*/2026-11-24/manifest.json"))
+
+
+@pytest.mark.slow
+def test_no_marker_reaches_the_airflow_task_logs(marked: Path, tmp_path: Path) -> None:
+    """The real DAG under Airflow (``anonrelease dag-test`` in its own process, with its own
+    Airflow home): nothing it logs, to the console or to task log files, holds a marker."""
+    import os
+    import subprocess
+    import sys
+
+    _copy(marked)(tmp_path)
+    home = tmp_path / "airflow"
+    bin_dir = Path(sys.executable).parent
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "ANONRELEASE_SOURCE_URL": f"sqlite:///{tmp_path / 'source.sqlite'}",
+        "ANONRELEASE_WORKDIR": str(tmp_path / "warehouse"),
+        "ANONRELEASE_RELEASE_ROOT": str(tmp_path / "releases"),
+        "ANONRELEASE_HMAC_KEY": "5a" * 32,
+        "ANONRELEASE_CONFIG": str(_config(tmp_path, quarantine_threshold=1.0)),
+    }
+    home.mkdir()
+    migrate = [str(bin_dir / "airflow"), "db", "migrate"]
+    subprocess.run(migrate, env=env, check=True, capture_output=True, timeout=300)
+    command = [str(bin_dir / "anonrelease"), "dag-test", "--date", RUN_DATE.isoformat()]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
+    logged = done.stdout + done.stderr
+    assert "DAG run 2026-11-24" in logged, logged[-2000:]
+    files = [p.read_text(errors="replace") for p in home.rglob("*.log") if p.is_file()]
+    leaks = [t for t in [logged, *files] if MARKER in t]
+    assert leaks == [], leaks[0][:2000] if leaks else None
