@@ -26,6 +26,7 @@ LAYERS = {
     "pipeline.demo": 2,
     "pipeline.run": 3,
     "pipeline.steps": 3,
+    "pipeline.rights": 3,
     "pipeline.cli": 4,
     "dags": 4,
 }

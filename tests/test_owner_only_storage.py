@@ -62,9 +62,9 @@ def test_owner_only_and_delivered_umasks(tmp_path: Path, permissive_umask) -> No
         (tmp_path / "stored").write_text("x")
         with delivered():
             (tmp_path / "released").write_text("x")
-        with owner_only():  # nested: delivered still means the umask before the outermost
-            with delivered():
-                (tmp_path / "released2").write_text("x")
+        # nested: delivered still means the umask before the outermost owner_only
+        with owner_only(), delivered():
+            (tmp_path / "released2").write_text("x")
     assert _mode(tmp_path / "stored") == 0o600
     assert _mode(tmp_path / "released") == 0o666
     assert _mode(tmp_path / "released2") == 0o666

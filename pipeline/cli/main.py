@@ -30,6 +30,7 @@ from pipeline.cli import (
     config_command,
     demo_command,
     engine_command,
+    request_command,
     run_command,
     series_command,
     validate_command,
@@ -141,3 +142,4 @@ demo_command.register(app)
 engine_command.register(app)
 validate_command.register(app)
 series_command.register(app)
+request_command.register(app)
