@@ -1,6 +1,6 @@
 """The import graph runs one way, and every project error hangs from one root.
 
-dags, pipeline.cli -> pipeline.run / pipeline.steps -> pipeline.release / sources / settings /
+dags, pipeline.cli -> pipeline.run / pipeline.steps / pipeline.rights -> pipeline.release / sources / settings /
 demo -> expectations -> transforms. Imports inside functions count too: a lazy import upward
 is still a dependency upward.
 """

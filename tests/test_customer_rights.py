@@ -223,3 +223,85 @@ def test_an_unreadable_tombstone_store_fails_closed(tmp_path: Path) -> None:
         f.write("{not json\n")
     with pytest.raises(TombstoneStoreUnreadable, match="line 2"):
         read_tombstones(tmp_path, key=KEY)
+
+
+def _source_rows(source: Path, customer_id: int) -> dict[str, int]:
+    from pipeline.rights.export import CUSTOMER_TABLES
+
+    engine = sa.create_engine(f"sqlite:///{source}")
+    with engine.connect() as conn:
+        counts = {
+            t: int(
+                conn.execute(
+                    sa.text(f"SELECT COUNT(*) FROM {t} WHERE customer_id = :id"),
+                    {"id": customer_id},
+                ).scalar_one()
+            )
+            for t in CUSTOMER_TABLES
+        }
+        comment = conn.execute(
+            sa.text(
+                "SELECT comment FROM questionnaire_responses WHERE customer_id = :id "
+                "AND comment IS NOT NULL LIMIT 1"
+            ),
+            {"id": customer_id},
+        ).scalar_one_or_none()
+    engine.dispose()
+    return {**counts, "_comment": comment}
+
+
+def test_an_own_data_export_holds_every_record_of_the_customer_and_nobody_elses(
+    baseline, tmp_path: Path
+) -> None:
+    source, workdir = baseline
+    engine = sa.create_engine(f"sqlite:///{source}")
+    with engine.connect() as conn:
+        customer = int(
+            conn.execute(
+                sa.text(
+                    "SELECT q.customer_id FROM questionnaire_responses q "
+                    "JOIN consents c ON c.customer_id = q.customer_id "
+                    "JOIN service_usage u ON u.customer_id = q.customer_id "
+                    "WHERE q.comment IS NOT NULL ORDER BY q.customer_id LIMIT 1"
+                )
+            ).scalar_one()
+        )
+    engine.dispose()
+    expected = _source_rows(source, customer)
+    comment = expected.pop("_comment")
+    out = tmp_path / "export" / "customer.json"
+    code, printed = _cli(
+        "request", "export", str(customer), "--out", str(out), "--workdir", str(workdir)
+    )
+    assert code == 0, printed
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    text = out.read_text(encoding="utf-8")
+    assert comment in text  # Japanese as written, not \\u escapes
+    body = json.loads(text)
+    assert body["customer_id"] == customer and body["snapshot"] == RUN
+    assert {t: len(rows) for t, rows in body["records"].items()} == expected
+    assert expected["customers"] == 1 and expected["service_usage"] > 0
+    ids = {row["customer_id"] for rows in body["records"].values() for row in rows}
+    assert ids == {str(customer)}
+    event = [e for e in read_events(workdir, run_id="requests") if e["event"] == "request.export"][
+        -1
+    ]
+    assert event["customer"] == customer_pseudonym(customer, key=KEY)[:8]
+    assert event["records"] == expected
+    assert set(event) == {"at", "run", "event", "customer", "snapshot", "records", "sha256"}
+
+
+def test_an_export_for_an_unknown_customer_says_so_exits_1_and_is_audited(
+    baseline, tmp_path: Path
+) -> None:
+    _, workdir = baseline
+    out = tmp_path / "nobody.json"
+    code, printed = _cli(
+        "request", "export", "987654321", "--out", str(out), "--workdir", str(workdir)
+    )
+    assert code == 1
+    assert "no customer with that id" in printed
+    assert "987654321" not in printed
+    assert not out.exists()
+    events = [e["event"] for e in read_events(workdir, run_id="requests")]
+    assert "request.export.unknown" in events
