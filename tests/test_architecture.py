@@ -1,8 +1,8 @@
 """The import graph runs one way, and every project error hangs from one root.
 
-dags, pipeline.cli -> pipeline.run / pipeline.steps -> pipeline.release / sources / settings /
-demo -> expectations -> transforms. Imports inside functions count too: a lazy import upward
-is still a dependency upward.
+dags, pipeline.cli -> pipeline.run / pipeline.steps / pipeline.rights -> pipeline.release /
+sources / settings / demo -> expectations -> transforms. Imports inside functions count too:
+a lazy import upward is still a dependency upward.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ LAYERS = {
     "pipeline.demo": 2,
     "pipeline.run": 3,
     "pipeline.steps": 3,
+    "pipeline.rights": 3,
     "pipeline.cli": 4,
     "dags": 4,
 }

@@ -30,11 +30,13 @@ from pipeline.cli import (
     config_command,
     demo_command,
     engine_command,
+    request_command,
     run_command,
     series_command,
     validate_command,
 )
 from pipeline.cli.output import one_line
+from pipeline.settings.storage import owner_only
 from transforms.errors import EXIT_CHECK_FAILED, EXIT_CONFIGURATION, AnonreleaseError
 
 DEBUG_ENV = "ANONRELEASE_DEBUG"
@@ -73,13 +75,14 @@ class AnonreleaseGroup(TyperGroup):
     ) -> Any:
         _debug["on"] = os.environ.get(DEBUG_ENV) == "1"
         try:
-            result = super().main(
-                args=args,
-                prog_name=prog_name,
-                complete_var=complete_var,
-                standalone_mode=False,
-                **extra,
-            )
+            with owner_only():  # what a command writes is the operator's own (see storage)
+                result = super().main(
+                    args=args,
+                    prog_name=prog_name,
+                    complete_var=complete_var,
+                    standalone_mode=False,
+                    **extra,
+                )
             code = result if isinstance(result, int) else 0
         except typer.TyperException as exc:  # usage errors (exit code 2) and the like
             if type(exc).__name__ == "NoArgsIsHelpError":  # typer has printed the help
@@ -139,3 +142,4 @@ demo_command.register(app)
 engine_command.register(app)
 validate_command.register(app)
 series_command.register(app)
+request_command.register(app)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.settings.storage import write_private
+
 DECISION_FILE = "release_decision.json"
 
 
@@ -45,7 +47,7 @@ class DecisionRecord(BaseModel):
 
     def write(self, reports_dir: Path) -> Path:
         path = reports_dir / DECISION_FILE
-        path.write_text(self.model_dump_json(indent=2) + "\n")
+        write_private(path, self.model_dump_json(indent=2) + "\n")
         return path
 
     @classmethod

@@ -22,6 +22,7 @@ from typing import Any, Literal
 import fsspec
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.settings.storage import delivered
 from transforms.errors import ConfigurationError, DataError
 
 MANIFEST = "manifest.json"
@@ -172,7 +173,31 @@ def publish_release(
     profile: Mapping[str, Any],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PublishedRelease:
-    """Copy the approved files for one recipient and write the manifest last."""
+    """Copy the approved files for one recipient and write the manifest last.
+
+    A release is delivered, not stored: it is written with the umask the process had
+    before the run made the work folder owner-only (``pipeline.settings.storage``).
+    """
+    with delivered():
+        return _publish_release(
+            release_root=release_root,
+            recipient=recipient,
+            run_id=run_id,
+            files=files,
+            profile=profile,
+            parameters=parameters,
+        )
+
+
+def _publish_release(
+    *,
+    release_root: str,
+    recipient: str,
+    run_id: str,
+    files: Mapping[str, Path],
+    profile: Mapping[str, Any],
+    parameters: Mapping[str, Mapping[str, Any]] | None,
+) -> PublishedRelease:
     withdraw(release_root, recipient, run_id)
     folder = release_folder(release_root, recipient, run_id)
     fs, base = fsspec.core.url_to_fs(folder)

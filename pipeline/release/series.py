@@ -23,6 +23,8 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
+from pipeline.settings.storage import private_dir, write_private
+
 SERIES_DIR = "series"
 RECEIVED_DIR = "received"
 
@@ -70,10 +72,10 @@ def freeze_series(workdir: Path, series: FrozenSeries) -> Path:
     A rerun of the first release's own run may record its choice again.
     """
     path = _series_path(workdir, series.dataset, series.cadence)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     current = frozen_series(workdir, series.dataset, series.cadence)
     if current is None or current.first_run == series.first_run:
-        path.write_text(series.model_dump_json(indent=2) + "\n")
+        write_private(path, series.model_dump_json(indent=2) + "\n")
     return path
 
 
@@ -93,9 +95,9 @@ def _received_dir(workdir: Path, recipient: str, dataset: str) -> Path:
 def record_received(workdir: Path, received: Received, content: pd.DataFrame) -> None:
     """Keep what a recipient was given (internal), replacing an earlier attempt of the run."""
     folder = _received_dir(workdir, received.recipient, received.dataset)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)
     content.to_parquet(folder / f"{received.run_id}.parquet", index=False)
-    (folder / f"{received.run_id}.json").write_text(received.model_dump_json(indent=2) + "\n")
+    write_private(folder / f"{received.run_id}.json", received.model_dump_json(indent=2) + "\n")
 
 
 def last_received(

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pipeline.settings.storage import open_private, private_dir
+
 
 def audit_log_path(workdir: Path) -> Path:
     return Path(workdir) / "audit" / "audit.jsonl"
@@ -19,14 +21,14 @@ def audit_log_path(workdir: Path) -> Path:
 def record(workdir: Path, *, run_id: str, event: str, **details: Any) -> None:
     """Append one event; the wall-clock time is the audit's own, never a transform's input."""
     path = audit_log_path(workdir)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     entry = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run": run_id,
         "event": event,
         **details,
     }
-    with path.open("a", encoding="utf-8") as f:
+    with open_private(path, "a") as f:
         f.write(json.dumps(entry, ensure_ascii=False, sort_keys=True, default=str) + "\n")
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.settings.release_config import ReleaseConfig
+from pipeline.settings.storage import private_dir, write_private
 from transforms.errors import InternalError
 
 ZONES = (
@@ -57,22 +58,20 @@ class RunContext:
         """A run's folder for one stage (created on first use)."""
         if name not in ZONES:
             raise UnknownZoneError(name)
-        path = self.run_dir / name
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self.run_dir / name)
 
     def reset(self) -> None:
         """Remove everything an earlier attempt of this run left in the work folder."""
         if self.run_dir.exists():
             shutil.rmtree(self.run_dir)
-        self.run_dir.mkdir(parents=True)
+        private_dir(self.run_dir)
 
     def pin(self) -> RunContext:
         """Copy the config and partner registry into the run folder; return the pinned run."""
         partners = self.run_dir / PINNED_PARTNERS
-        partners.write_bytes(Path(self.config.partners).read_bytes())
+        write_private(partners, Path(self.config.partners).read_bytes())
         pinned = self.config.model_copy(update={"partners": partners})
-        (self.run_dir / PINNED_CONFIG).write_text(pinned.model_dump_json(indent=2) + "\n")
+        write_private(self.run_dir / PINNED_CONFIG, pinned.model_dump_json(indent=2) + "\n")
         return RunContext(run_date=self.run_date, config=pinned)
 
     def pinned(self) -> RunContext:
@@ -94,7 +93,7 @@ class RunContext:
     def write_report(self, step: str, report: dict[str, Any]) -> Path:
         """Persist a step's counts for the run summary and the audit trail."""
         path = self.zone("reports") / f"{step}.json"
-        path.write_text(json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+        write_private(path, json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
         return path
 
     def read_report(self, step: str) -> dict[str, Any] | None:

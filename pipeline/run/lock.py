@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pipeline.run import audit
+from pipeline.settings.storage import private_dir
 from transforms.errors import EXIT_ALREADY_RUNNING, FinalError
 
 LOCK_DIR = ".locks"
@@ -101,8 +102,8 @@ def _read_holder(fd: int) -> LockHolder | None:
 
 def _acquire(path: Path, run_id: str) -> tuple[int, LockHolder, LockHolder | None]:
     """Lock ``path``; return the descriptor, this holder and a stale holder taken over."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    private_dir(path.parent)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         for attempt in range(_ATTEMPTS):
             try:

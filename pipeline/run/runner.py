@@ -6,6 +6,9 @@ Whether a failure is retried is decided by its marker (``transforms.errors``): a
 Each step, and the whole of ``run_all``, holds the run's lock (``pipeline.run.lock``): a
 second run of the same date and work folder is refused before it writes anything, not even
 an audit event (its ``<step>.failed`` would read as the running one's failure).
+
+Everything a run writes into the work folder is owner-only (``pipeline.settings.storage``):
+the umask is 0o077 while a step runs, and the run's folder is tightened after each step.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.run.lock import run_lock
+from pipeline.settings.storage import owner_only, private_dir, restrict_tree
 from pipeline.steps import STEPS
 from transforms.errors import AnonreleaseError, FinalError, InternalError
 
@@ -52,22 +56,26 @@ def failure_message(exc: BaseException) -> str:
 def run_step(ctx: RunContext, name: str) -> dict[str, Any]:
     """Run one step by name, recording a failure in the audit log before re-raising."""
     step = step_function(name)
-    with run_lock(ctx.config.workdir, ctx.run_id):
-        if name != "extract":
-            ctx = ctx.pinned()
-        audit.record(ctx.config.workdir, run_id=ctx.run_id, event=f"{name}.started")
-        try:
-            return step(ctx)
-        except Exception as exc:
-            audit.record(
-                ctx.config.workdir,
-                run_id=ctx.run_id,
-                event=f"{name}.failed",
-                error=type(exc).__name__,
-                final=isinstance(exc, FinalError),
-                message=failure_message(exc),
-            )
-            raise
+    with owner_only():
+        private_dir(ctx.config.workdir)
+        with run_lock(ctx.config.workdir, ctx.run_id):
+            if name != "extract":
+                ctx = ctx.pinned()
+            audit.record(ctx.config.workdir, run_id=ctx.run_id, event=f"{name}.started")
+            try:
+                return step(ctx)
+            except Exception as exc:
+                audit.record(
+                    ctx.config.workdir,
+                    run_id=ctx.run_id,
+                    event=f"{name}.failed",
+                    error=type(exc).__name__,
+                    final=isinstance(exc, FinalError),
+                    message=failure_message(exc),
+                )
+                raise
+            finally:
+                restrict_tree(ctx.run_dir)
 
 
 def run_all(
@@ -75,9 +83,11 @@ def run_all(
 ) -> dict[str, dict[str, Any]]:
     """Every step in order, under one lock; stops at the first failure (nothing later runs)."""
     reports = {}
-    with run_lock(ctx.config.workdir, ctx.run_id):
-        for name in STEPS:
-            if on_step:
-                on_step(name)
-            reports[name] = run_step(ctx, name)
+    with owner_only():
+        private_dir(ctx.config.workdir)
+        with run_lock(ctx.config.workdir, ctx.run_id):
+            for name in STEPS:
+                if on_step:
+                    on_step(name)
+                reports[name] = run_step(ctx, name)
     return reports

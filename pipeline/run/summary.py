@@ -186,6 +186,17 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
                 table.add_row(Text(f"their rows in {name}"), str(n))
         table.add_row("corrections applied", str(requests["corrections_applied"]))
         table.add_row("corrections rejected (quarantined)", str(requests["corrections_rejected"]))
+        if stones := requests.get("tombstones"):
+            buried = requests.get("tombstoned", {})
+            rows = sum(n for name, n in buried.items() if name != "customers")
+            table.add_row(
+                "tombstoned (deleted earlier, back in the source): customers / their rows",
+                f"{buried.get('customers', 0)} / {rows}",
+            )
+            table.add_row(
+                "tombstones recorded this run / in total",
+                f"{stones['recorded']} / {stones['total']}",
+            )
         console.print(table)
     if anonymized := ctx.read_report("anonymize"):
         for cadence, entry in sorted(anonymized.get("series", {}).items()):

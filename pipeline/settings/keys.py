@@ -13,6 +13,7 @@ import secrets
 from pathlib import Path
 
 from pipeline.settings.paths import REPO_ROOT
+from pipeline.settings.storage import private_dir, write_private
 from transforms.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,8 @@ def create_demo_key(path: Path | None = None) -> Path:
     if path.resolve().is_relative_to(REPO_ROOT):
         raise MissingKeyError(f"refusing to write a key inside the repository: {path}")
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_hex(32) + "\n")
-        path.chmod(0o600)
+        private_dir(path.parent)
+        write_private(path, secrets.token_hex(32) + "\n")
     return path
 
 

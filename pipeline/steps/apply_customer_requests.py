@@ -1,22 +1,41 @@
-"""apply_customer_requests: honour deletions, opt-outs and corrections; fail closed."""
+"""apply_customer_requests: honour deletions, opt-outs and corrections; fail closed.
+
+Every deletion request also leaves a tombstone (``pipeline.rights.tombstones``), and every
+tombstoned customer is excluded, with all their rows, even when the request itself is no
+longer in the source (a backup restored from before it).
+"""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
 
+from pipeline.rights.tombstones import (
+    FROM_REQUEST_TABLE,
+    customer_pseudonyms,
+    read_tombstones,
+    record_tombstones,
+)
 from pipeline.run.context import RunContext
+from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.schema import GENDERS
 from pipeline.steps.validate_raw import (
     UnreadableRequestError,
     quarantined_customer_ids,
 )
 from pipeline.steps.zone_io import finish, read, write
-from transforms.customer_requests import UNREADABLE_CONSENT, UNREADABLE_REQUEST
+from transforms.customer_requests import (
+    DELETION_REQUEST,
+    UNREADABLE_CONSENT,
+    UNREADABLE_REQUEST,
+)
 from transforms.customer_requests import apply_customer_requests as apply_requests
 
 __all__ = ["UnreadableRequestError", "apply_customer_requests"]
+
+TOMBSTONED = "tombstoned"  # exclusion reason: deleted earlier, the request no longer seen
 
 
 def _unreadable(ctx: RunContext) -> pd.DataFrame:
@@ -34,26 +53,49 @@ def _unreadable(ctx: RunContext) -> pd.DataFrame:
 def apply_customer_requests(ctx: RunContext) -> dict[str, Any]:
     """Remove deleted, opted-out and unreadable customers (and all their rows); correct."""
     customers = read(ctx, "clean", "customers")
+    requests = read(ctx, "clean", "customer_requests")
+    key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    deleted = requests.loc[requests["request_type"] == DELETION_REQUEST, "customer_id"]
+    new_tombstones = record_tombstones(
+        ctx.config.workdir,
+        customer_pseudonyms(deleted.dropna().drop_duplicates(), key=key),
+        key=key,
+        origin=FROM_REQUEST_TABLE,
+        run_id=ctx.run_id,
+    )
+    tombstones = read_tombstones(ctx.config.workdir, key=key)
     outcome = apply_requests(
         customers,
-        requests=read(ctx, "clean", "customer_requests"),
+        requests=requests,
         consents=read(ctx, "clean", "consents"),
         run_date=ctx.run_date,
         genders=GENDERS,
         unreadable=_unreadable(ctx),
     )
-    excluded_ids = outcome.excluded["customer_id"]
-    rows_excluded = {"customers": len(customers) - len(outcome.customers)}
-    write(ctx, "clean", "customers_current", outcome.customers)
+    kept = outcome.customers
+    buried = customer_pseudonyms(kept["customer_id"], key=key).isin(tombstones).to_numpy()
+    tombstoned_ids = kept.loc[buried, "customer_id"]
+    kept = kept[~buried].reset_index(drop=True)
+    excluded = pd.concat(
+        [outcome.excluded, pd.DataFrame({"customer_id": tombstoned_ids, "reason": TOMBSTONED})],
+        ignore_index=True,
+    )
+    excluded_ids = excluded["customer_id"]
+    rows_excluded = {"customers": len(customers) - len(kept)}
+    tombstoned = {"customers": len(tombstoned_ids)}
+    write(ctx, "clean", "customers_current", kept)
     for table in ("service_usage", "questionnaire_responses"):
         df = read(ctx, "clean", table)
         drop = df["customer_id"].isin(excluded_ids)
         rows_excluded[table] = int(drop.sum())
+        tombstoned[table] = int(df["customer_id"].isin(tombstoned_ids).sum())
         write(ctx, "clean", f"{table}_current", df[~drop].reset_index(drop=True))
     write(ctx, "quarantine", "customer_requests_corrections", outcome.corrections_rejected)
     report = {
-        "customers_excluded": outcome.excluded["reason"].value_counts().sort_index().to_dict(),
+        "customers_excluded": excluded["reason"].value_counts().sort_index().to_dict(),
         "rows_excluded": rows_excluded,
+        "tombstoned": tombstoned,
+        "tombstones": {"recorded": len(new_tombstones), "total": len(tombstones)},
         "corrections_applied": outcome.corrections_applied,
         "corrections_rejected": len(outcome.corrections_rejected),
         "corrections_superseded": outcome.corrections_superseded,

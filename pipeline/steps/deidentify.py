@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
 
 from pipeline.release.datasets import microdata_series, partner_registry
+from pipeline.rights.tombstones import read_tombstones
 from pipeline.run.context import RunContext
 from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
-from transforms.deidentify import as_of
+from transforms.deidentify import Deidentified, as_of
 from transforms.deidentify import deidentify as deidentify_tables
 from transforms.parse import REASON_COLUMN
 from transforms.periods import age_reference_for_tables
@@ -30,6 +32,21 @@ def _unmapped(customers: pd.DataFrame, ctx: RunContext) -> pd.Series:
     return reasons.str.rstrip("; ")
 
 
+def _without_tombstoned(out: Deidentified, tombstones: frozenset[str]) -> Deidentified:
+    """Drop tombstoned pseudonyms from every table (a deletion recorded after the requests
+    step ran; apply_customer_requests has excluded the others already)."""
+
+    def keep(df: pd.DataFrame) -> pd.DataFrame:
+        return df[~df["pseudonym"].isin(tombstones)].reset_index(drop=True)
+
+    return replace(
+        out,
+        customers=keep(out.customers),
+        usage=keep(out.usage),
+        questionnaires=keep(out.questionnaires),
+    )
+
+
 def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]]:
     """The customer profile as of each microdata series' cut-off (ages at the cut-off).
 
@@ -38,6 +55,7 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]
     customers = read(ctx, "clean", "customers_current")
     usage = read(ctx, "clean", "service_usage_current")
     registry = partner_registry(ctx.config.partners)
+    tombstones = read_tombstones(ctx.config.workdir, key=key)
     out: dict[str, dict[str, Any]] = {}
     for cadence, cutoff in microdata_series(registry, ctx.run_date).items():
         members, visits = as_of(customers, usage=usage, cutoff=cutoff)
@@ -48,6 +66,7 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]
             key=key,
             run_date=cutoff,
         ).customers
+        profile = profile[~profile["pseudonym"].isin(tombstones)].reset_index(drop=True)
         outside = (_unmapped(profile, ctx) != "").to_numpy()
         write(ctx, "deidentified", f"customers_{cadence}", profile[~outside].reset_index(drop=True))
         out[cadence] = {
@@ -77,6 +96,8 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
         key=key,
         run_date=age_reference_for_tables(ctx.run_date),
     )
+    tombstones = read_tombstones(ctx.config.workdir, key=key)
+    out = _without_tombstoned(out, tombstones)
     reasons = _unmapped(out.customers, ctx)
     bad = (reasons != "").to_numpy()
     bad_tokens = out.customers.loc[bad, "pseudonym"]

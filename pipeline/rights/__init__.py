@@ -1,0 +1,1 @@
+"""Customers' rights: deletions that outlive backups (tombstones) and own-data exports."""
