@@ -7,6 +7,7 @@ is frozen by its first release.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import Any
 
@@ -24,6 +25,7 @@ from pipeline.release.publish import publish_release, withdraw
 from pipeline.release.series import FrozenSeries, Received, freeze_series, record_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.settings.signing_keys import load_signing_key
 from pipeline.steps.zone_io import finish, read
 from transforms.periods import period_cutoff
 
@@ -95,6 +97,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     if changed:
         raise ReleaseBlocked([f"{name}: changed after the gate checked it" for name in changed])
     profile = ctx.config.profile.model_dump(mode="json")
+    signing_key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
     published: dict[str, Any] = {}
     for recipient, names in sorted(allowed.items()):
         files = {
@@ -106,6 +109,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             run_id=ctx.run_id,
             files=files,
             profile=profile,
+            signing_key=signing_key,
             parameters={split_series(n)[0]: decision.parameters.get(n, {}) for n in names},
         )
         for name in names:
