@@ -30,6 +30,7 @@ from pipeline.cli import (
     config_command,
     demo_command,
     engine_command,
+    ledger_command,
     run_command,
     series_command,
     validate_command,
@@ -139,3 +140,4 @@ demo_command.register(app)
 engine_command.register(app)
 validate_command.register(app)
 series_command.register(app)
+ledger_command.register(app)
