@@ -224,3 +224,17 @@ def test_publish_records_every_refusal_and_fails_as_before(
         ("contractor-analytics", "not_due", "count_table: next on 2026-12-01"),
     ]
     assert verify_ledger(engine).entries == len(found)
+
+
+def test_preflight_checks_the_ledger_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipeline.release.ledger import LedgerUnusable
+    from pipeline.run.preflight import check_ledger
+    from pipeline.settings.release_config import load_config
+
+    config = load_config().model_copy(update={"workdir": tmp_path})
+    assert check_ledger(config).startswith(f"sqlite:///{tmp_path.resolve()}/ledger.sqlite")
+    for url in ("not a url", "nosuchdialect://host/db"):
+        with pytest.raises(LedgerUnusable):
+            check_ledger(config.model_copy(update={"ledger_url": url}))
+    monkeypatch.setenv("ANONRELEASE_LEDGER_URL", "postgresql+psycopg://u:SECRET@h/ledger")
+    assert "SECRET" not in check_ledger(config)

@@ -102,6 +102,7 @@ def test_every_item_is_checked_and_reported(env: Path) -> None:
         "suites",
         "hmac key",
         "signing key",
+        "ledger",
     ]
     assert all(c.ok for c in checks), checks
     suites = next(c for c in checks if c.item == "suites").detail
@@ -229,6 +230,7 @@ def test_config_check_prints_one_line_per_item(env: Path) -> None:
         ["ok", "suites"],
         ["ok", "hmac"],
         ["ok", "signing"],
+        ["ok", "ledger"],
     ]
 
 
