@@ -238,3 +238,60 @@ def test_preflight_checks_the_ledger_url(tmp_path: Path, monkeypatch: pytest.Mon
             check_ledger(config.model_copy(update={"ledger_url": url}))
     monkeypatch.setenv("ANONRELEASE_LEDGER_URL", "postgresql+psycopg://u:SECRET@h/ledger")
     assert "SECRET" not in check_ledger(config)
+
+
+def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import os
+
+    from pipeline.release.datasets import COUNT_TABLE
+    from pipeline.release.decision_record import DecisionRecord
+    from pipeline.release.errors import DestinationUnwritable
+    from pipeline.release.publish import publish_release, verify_release
+    from pipeline.run.context import RunContext
+    from pipeline.settings.release_config import load_config
+    from pipeline.settings.signing_keys import load_signing_key
+    from pipeline.steps.publish import publish
+
+    monkeypatch.setenv("ANONRELEASE_WORKDIR", str(tmp_path / "wk"))
+    monkeypatch.setenv("ANONRELEASE_RELEASE_ROOT", str(tmp_path / "releases"))
+    ctx = RunContext(run_date=date(2026, 11, 24), config=load_config())
+    (ctx.run_dir / "reports").mkdir(parents=True)
+    candidate = ctx.zone("candidates") / f"{COUNT_TABLE}.csv"
+    candidate.write_bytes(b"region,count\nKanto,12\n")
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_bytes(b"region,count\nKanto,11\n")
+    previous = publish_release(
+        release_root=str(tmp_path / "releases"),
+        recipient="partner-cosmetics",
+        run_id=ctx.run_id,
+        files={f"{COUNT_TABLE}.csv": earlier},
+        profile={},
+        signing_key=load_signing_key(),
+    )
+    # A file where the staging folder must go: the destination cannot be written.
+    blocker = tmp_path / "releases" / "partner-cosmetics" / f".staging-{ctx.run_id}-{os.getpid()}"
+    blocker.write_bytes(b"")
+    DecisionRecord(
+        allowed={"partner-cosmetics": [COUNT_TABLE]},
+        blocked={},
+        profile_failures=[],
+        docs_index=None,
+        checks=[],
+        sha256={COUNT_TABLE: hashlib.sha256(candidate.read_bytes()).hexdigest()},
+    ).write(ctx.run_dir / "reports")
+    with pytest.raises(DestinationUnwritable, match="partner-cosmetics: destination not writable"):
+        publish(ctx)
+    assert (
+        verify_release(previous.folder)["files"][0]["sha256"]
+        == previous.sha256[f"{COUNT_TABLE}.csv"]
+    )
+    (entry,) = entries(open_ledger(ledger_url(None, ctx.config.workdir)))
+    assert (entry.recipient, entry.outcome, entry.datasets) == (
+        "partner-cosmetics",
+        "failed",
+        (COUNT_TABLE,),
+    )
+    assert "FileExistsError" in entry.reason
