@@ -41,8 +41,9 @@ airflow-db: bootstrap
 demo: bootstrap airflow-db
 	$(AR) demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
 	@echo "Running the nightly_release DAG through Airflow for $(DEMO_DATE) (log: $(AIRFLOW_HOME)/demo-run.log)"
-	@key_file="$$($(AR) demo-key)" && \
+	@key_file="$$($(AR) demo-key)" && signing_key_file="$$($(AR) demo-key --signing)" && \
 		ANONRELEASE_DEMO=1 ANONRELEASE_HMAC_KEY_FILE="$$key_file" \
+		ANONRELEASE_SIGNING_KEY_FILE="$$signing_key_file" \
 		$(AR) dag-test --date $(DEMO_DATE) > $(AIRFLOW_HOME)/demo-run.log 2>&1; \
 		status=$$?; \
 		grep -E "^  [a-z_]+: |^DAG run" $(AIRFLOW_HOME)/demo-run.log; \

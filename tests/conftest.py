@@ -53,8 +53,14 @@ for _var in (
     "ANONRELEASE_WORKDIR",
     "ANONRELEASE_RELEASE_ROOT",
     "ANONRELEASE_DEMO",
+    "ANONRELEASE_SIGNING_KEY_FILE",
+    "ANONRELEASE_LEDGER_URL",
 ):
     os.environ.pop(_var, None)
+# A fixed test-only Ed25519 seed (hex): every run and publish in the tests signs with it.
+# Tests of a missing or wrong key change it with monkeypatch.
+TEST_SIGNING_SEED = "5b" * 32
+os.environ["ANONRELEASE_SIGNING_KEY"] = TEST_SIGNING_SEED
 
 
 @pytest.hookimpl(tryfirst=True)  # before ``-m`` deselects anything

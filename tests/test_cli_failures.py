@@ -199,8 +199,15 @@ def test_summary_prints_reasons_literally(env: Path) -> None:
 
 
 def test_verify_of_a_hostile_manifest_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    """Even a manifest signed by the pinned key is checked for what it names."""
     import hashlib
 
+    from pipeline.release.publish import sign_manifest
+    from pipeline.settings.signing_keys import load_signing_key, public_key_pem
+
+    key = load_signing_key()
+    pinned = tmp_path / "pinned.pem"
+    pinned.write_bytes(public_key_pem(key))
     outside = tmp_path / "outside.csv"
     outside.write_bytes(b"h\n1\n")
     folder = tmp_path / "releases" / "p" / "r"
@@ -210,21 +217,28 @@ def test_verify_of_a_hostile_manifest_is_one_line_and_exit_1(tmp_path: Path) -> 
         "sha256": hashlib.sha256(outside.read_bytes()).hexdigest(),
         "bytes": 4,
         "rows": 1,
+        "columns": ["h"],
     }
     manifest = {
-        "format": "anonrelease-manifest/1",
+        "format": "anonrelease-manifest/2",
         "recipient": "p",
         "run": "r",
+        "code_version": "0",
         "privacy_profile": {},
         "datasets": {},
         "files": [entry],
     }
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    code, out = _invoke("verify", str(folder))
+
+    def write(payload: bytes) -> None:
+        (folder / "manifest.json").write_bytes(payload)
+        (folder / "manifest.json.sig").write_bytes(sign_manifest(payload, key))
+
+    write(json.dumps(manifest).encode())
+    code, out = _invoke("verify", str(folder), "--public-key", str(pinned))
     assert code == 1
     assert _one_line(out).startswith(f"FAILED {folder}: manifest.json: files.0.name: ")
-    (folder / "manifest.json").write_text("{not json")
-    code, out = _invoke("verify", str(folder))
+    write(b"{not json")
+    code, out = _invoke("verify", str(folder), "--public-key", str(pinned))
     assert code == 1
     assert _one_line(out) == f"FAILED {folder}: manifest.json is not valid JSON (line 1, column 2)"
 

@@ -104,6 +104,20 @@ def test_dag_run_succeeds_and_publishes_verifiable_releases(nightly) -> None:
     assert [f["name"] for f in sponsor["files"]] == ["customers_by_region_age_gender_course.csv"]
 
 
+def test_every_provision_is_in_the_ledger_and_the_chain_holds(nightly) -> None:
+    from pipeline.release.ledger import entries, open_ledger, verify_ledger
+
+    root, _ = nightly
+    engine = open_ledger(f"sqlite:///{root / 'warehouse' / 'ledger.sqlite'}")
+    provided = {e.recipient: e for e in entries(engine) if e.outcome == "provided"}
+    assert sorted(provided) == ["contractor-analytics", "partner-cosmetics", "sponsor-adnet"]
+    for recipient, entry in provided.items():
+        manifest = verify_release(str(root / "releases" / recipient / RUN))
+        assert entry.files == {f["name"]: f["sha256"] for f in manifest["files"]}
+        assert entry.run == RUN and entry.datasets
+    assert verify_ledger(engine).entries == len(entries(engine))
+
+
 def test_no_personal_value_of_the_source_reaches_any_published_byte(nightly, source) -> None:
     root, _ = nightly
     published = b"\n".join(_published_files(root / "releases").values()).decode("utf-8")

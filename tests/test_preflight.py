@@ -26,6 +26,7 @@ from pipeline.run.preflight import (
     run_checks,
 )
 from pipeline.settings.release_config import load_config
+from pipeline.settings.signing_keys import load_signing_key
 from transforms.errors import EXIT_CONFIGURATION, ConfigurationError
 
 RUN_DATE = date(2026, 11, 24)
@@ -71,6 +72,7 @@ def test_a_bad_partner_registry_fails_at_extract_before_the_source_is_read(
         run_id=ctx.run_id,
         files={},
         profile={},
+        signing_key=load_signing_key(),
     )
     ctx.run_dir.mkdir(parents=True)
     (ctx.run_dir / "earlier-attempt.txt").write_text("kept\n")
@@ -99,6 +101,8 @@ def test_every_item_is_checked_and_reported(env: Path) -> None:
         "hierarchies",
         "suites",
         "hmac key",
+        "signing key",
+        "ledger",
     ]
     assert all(c.ok for c in checks), checks
     suites = next(c for c in checks if c.item == "suites").detail
@@ -225,6 +229,8 @@ def test_config_check_prints_one_line_per_item(env: Path) -> None:
         ["ok", "hierarchies"],
         ["ok", "suites"],
         ["ok", "hmac"],
+        ["ok", "signing"],
+        ["ok", "ledger"],
     ]
 
 

@@ -5,7 +5,16 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.release.publish import ManifestMismatch, publish_release, verify_release, withdraw
+from pipeline.release.publish import (
+    ManifestMismatch,
+    publish_release,
+    sign_manifest,
+    verify_release,
+    withdraw,
+)
+from pipeline.settings.signing_keys import load_signing_key
+
+KEY = load_signing_key()  # the tests' fixed key (tests/conftest.py)
 
 
 def _files(tmp_path: Path) -> dict[str, Path]:
@@ -19,7 +28,7 @@ def _files(tmp_path: Path) -> dict[str, Path]:
 
 def test_publish_writes_files_and_a_verifiable_deterministic_manifest(tmp_path: Path) -> None:
     root = str(tmp_path / "releases")
-    kwargs = {"recipient": "p1", "run_id": "2026-11-24", "profile": {"k": 10}}
+    kwargs = {"recipient": "p1", "run_id": "2026-11-24", "profile": {"k": 10}, "signing_key": KEY}
     release = publish_release(release_root=root, files=_files(tmp_path), **kwargs)
     manifest_path = Path(release.folder) / "manifest.json"
     first = manifest_path.read_bytes()
@@ -33,7 +42,12 @@ def test_publish_writes_files_and_a_verifiable_deterministic_manifest(tmp_path: 
 def test_verify_detects_tampering_missing_and_extra_files(tmp_path: Path) -> None:
     root = str(tmp_path / "releases")
     release = publish_release(
-        release_root=root, recipient="p1", run_id="r", files=_files(tmp_path), profile={}
+        release_root=root,
+        recipient="p1",
+        run_id="r",
+        files=_files(tmp_path),
+        profile={},
+        signing_key=KEY,
     )
     folder = Path(release.folder)
     (folder / "a.csv").write_bytes(b"x,y\n1,2\n3,5\n")
@@ -51,9 +65,13 @@ def test_verify_detects_tampering_missing_and_extra_files(tmp_path: Path) -> Non
 def test_republish_replaces_the_run_folder_and_withdraw_removes_it(tmp_path: Path) -> None:
     root = str(tmp_path / "releases")
     files = _files(tmp_path)
-    release = publish_release(release_root=root, recipient="p", run_id="r", files=files, profile={})
+    release = publish_release(
+        release_root=root, recipient="p", run_id="r", files=files, profile={}, signing_key=KEY
+    )
     (Path(release.folder) / "stale.csv").write_bytes(b"old\n")
-    publish_release(release_root=root, recipient="p", run_id="r", files=files, profile={})
+    publish_release(
+        release_root=root, recipient="p", run_id="r", files=files, profile={}, signing_key=KEY
+    )
     assert not (Path(release.folder) / "stale.csv").exists()
     assert withdraw(root, "p", "r") and not Path(release.folder).exists()
     assert not withdraw(root, "p", "r")
@@ -62,7 +80,12 @@ def test_republish_replaces_the_run_folder_and_withdraw_removes_it(tmp_path: Pat
 def test_publish_to_an_fsspec_url(tmp_path: Path) -> None:
     root = f"file://{tmp_path}/remote"
     release = publish_release(
-        release_root=root, recipient="p", run_id="r", files=_files(tmp_path), profile={}
+        release_root=root,
+        recipient="p",
+        run_id="r",
+        files=_files(tmp_path),
+        profile={},
+        signing_key=KEY,
     )
     assert verify_release(release.folder)["run"] == "r"
 
@@ -73,7 +96,14 @@ def test_withdraw_run_removes_every_recipient_folder_of_that_run_only(tmp_path: 
     root = str(tmp_path / "releases")
     files = _files(tmp_path)
     for recipient, run in (("a", "r1"), ("b", "r1"), ("a", "r2")):
-        publish_release(release_root=root, recipient=recipient, run_id=run, files=files, profile={})
+        publish_release(
+            release_root=root,
+            recipient=recipient,
+            run_id=run,
+            files=files,
+            profile={},
+            signing_key=KEY,
+        )
     removed = withdraw_run(root, "r1")
     assert [Path(p).parent.name for p in removed] == ["a", "b"]
     assert sorted(p.name for p in (tmp_path / "releases").glob("*/*")) == ["r2"]
@@ -91,6 +121,7 @@ def test_verify_command_exit_codes(tmp_path: Path) -> None:
         run_id="r",
         files=_files(tmp_path),
         profile={},
+        signing_key=KEY,
     )
     runner = CliRunner()
     ok = runner.invoke(app, ["verify", release.folder])
@@ -108,12 +139,19 @@ def _hostile(tmp_path: Path, **changes: object) -> Path:
         run_id="r",
         files=_files(tmp_path),
         profile={},
+        signing_key=KEY,
     )
     folder = Path(release.folder)
     manifest = json.loads((folder / "manifest.json").read_text())
     manifest.update(changes)
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _resign(folder, json.dumps(manifest).encode())
     return folder
+
+
+def _resign(folder: Path, manifest: bytes) -> None:
+    """Write a manifest signed with the folder's key: the checks after the signature hold."""
+    (folder / "manifest.json").write_bytes(manifest)
+    (folder / "manifest.json.sig").write_bytes(sign_manifest(manifest, KEY))
 
 
 def _entry(path: Path, name: str) -> dict[str, object]:
@@ -125,6 +163,7 @@ def _entry(path: Path, name: str) -> dict[str, object]:
         "sha256": hashlib.sha256(payload).hexdigest(),
         "bytes": len(payload),
         "rows": max(payload.count(b"\n") - 1, 0),
+        "columns": payload.split(b"\n")[0].decode().split(","),
     }
 
 
@@ -179,7 +218,7 @@ def test_verify_rejects_a_manifest_that_is_not_json_of_the_format(
     tmp_path: Path, payload: bytes, reason: str
 ) -> None:
     folder = _hostile(tmp_path)
-    (folder / "manifest.json").write_bytes(payload)
+    _resign(folder, payload)
     with pytest.raises(ManifestMismatch, match=reason):
         verify_release(str(folder))
 
@@ -187,7 +226,7 @@ def test_verify_rejects_a_manifest_that_is_not_json_of_the_format(
 def test_verify_rejects_another_format_and_unknown_fields(tmp_path: Path) -> None:
     (tmp_path / "f").mkdir()
     (tmp_path / "x").mkdir()
-    with pytest.raises(ManifestMismatch, match="format: Input should be 'anonrelease-manifest/1'"):
+    with pytest.raises(ManifestMismatch, match="format: Input should be 'anonrelease-manifest/2'"):
         verify_release(str(_hostile(tmp_path / "f", format="something-else/9")))
     with pytest.raises(ManifestMismatch, match="signed_by: Extra inputs are not permitted"):
         verify_release(str(_hostile(tmp_path / "x", signed_by="nobody")))
@@ -202,7 +241,7 @@ def test_verify_rejects_a_symbolic_link_and_a_wrong_size(tmp_path: Path) -> None
     (folder / "b.csv").symlink_to(outside)
     manifest["files"] = [_entry(tmp_path / "src" / "a.csv", "a.csv"), _entry(outside, "b.csv")]
     manifest["files"][0]["bytes"] += 1
-    (folder / "manifest.json").write_text(json.dumps(manifest))
+    _resign(folder, json.dumps(manifest).encode())
     with pytest.raises(ManifestMismatch) as err:
         verify_release(str(folder))
     assert set(err.value.problems) == {"a.csv: size differs", "b.csv: a symbolic link, not a file"}

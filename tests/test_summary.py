@@ -18,6 +18,7 @@ from pipeline.run.context import RunContext
 from pipeline.run.lock import run_lock
 from pipeline.run.summary import render_summary, run_outcome
 from pipeline.settings.release_config import load_config
+from pipeline.settings.signing_keys import load_signing_key
 from pipeline.steps import STEPS
 
 RUN_ID = "2026-11-24"
@@ -47,6 +48,7 @@ def _publish(ctx: RunContext, recipient: str) -> None:
         run_id=ctx.run_id,
         files={},
         profile={},
+        signing_key=load_signing_key(),
     )
 
 

@@ -30,6 +30,7 @@ from pipeline.cli import (
     config_command,
     demo_command,
     engine_command,
+    ledger_command,
     request_command,
     run_command,
     series_command,
@@ -143,3 +144,4 @@ engine_command.register(app)
 validate_command.register(app)
 series_command.register(app)
 request_command.register(app)
+ledger_command.register(app)

@@ -105,17 +105,55 @@ def summary(
 
 def verify(
     folder: Annotated[str, typer.Argument(help="A release folder (path or fsspec URL).")],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            help="The publisher's Ed25519 public key (PEM) you received out of band "
+            "(default: the folder's own public_key.pem, which proves integrity, not origin).",
+        ),
+    ] = None,
 ) -> None:
-    """Check a release folder against its manifest.json (format, names, sizes, sha256, rows)."""
-    from pipeline.release.publish import ManifestMismatch, verify_release
+    """Check a release folder: its signature, then every file against manifest.json.
 
+    Exit 0 when the signature and every checksum hold, 1 naming what does not.
+    """
+    from pipeline.release.publish import (
+        PUBLIC_KEY,
+        ManifestMismatch,
+        PublicKeyError,
+        load_public_key,
+        verify_release,
+    )
+
+    key = None
+    if public_key is not None:
+        try:
+            data = public_key.read_bytes()
+        except OSError as exc:
+            raise PublicKeyError(
+                f"--public-key {public_key}: cannot be read ({type(exc).__name__})"
+            ) from None
+        key = load_public_key(data, f"--public-key {public_key}")
+    else:
+        console.print(
+            f"note: no --public-key given; using the folder's own {PUBLIC_KEY} "
+            "(pin the key you received out of band to prove who signed it)",
+            markup=False,
+        )
     try:
-        manifest = verify_release(folder)
+        manifest = verify_release(folder, public_key=key)
     except ManifestMismatch as exc:
         console.print(Text.assemble(("FAILED", "red"), " ", str(exc)))
         raise typer.Exit(exc.exit_code) from None
     count = len(manifest["files"])
-    console.print(Text.assemble(("OK", "green"), f" {folder}: {count} file(s) match the manifest"))
+    console.print(
+        Text.assemble(
+            ("OK", "green"),
+            f" {folder}: signature by {manifest['signed_by']} holds; "
+            f"{count} file(s) match the manifest",
+        )
+    )
 
 
 def dag_test(
@@ -141,12 +179,24 @@ def dag_test(
         raise typer.Exit(1)
 
 
-def demo_key() -> None:
-    """Create (once) a throwaway demo HMAC key outside the repository; print its path."""
-    from pipeline.settings.keys import create_demo_key
+def demo_key(
+    signing: Annotated[
+        bool,
+        typer.Option("--signing", help="The throwaway Ed25519 manifest signing key instead."),
+    ] = False,
+) -> None:
+    """Create (once) a throwaway demo HMAC (or signing) key outside the repository; print it."""
+    if signing:
+        from pipeline.settings.signing_keys import create_demo_signing_key
 
-    path = create_demo_key()
-    typer.echo(f"DEMO MODE: throwaway HMAC key (not for production) at {path}", err=True)
+        path = create_demo_signing_key()
+        what = "Ed25519 manifest signing key"
+    else:
+        from pipeline.settings.keys import create_demo_key
+
+        path = create_demo_key()
+        what = "HMAC key"
+    typer.echo(f"DEMO MODE: throwaway {what} (not for production) at {path}", err=True)
     typer.echo(str(path))
 
 

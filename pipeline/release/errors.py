@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from transforms.errors import PrivacyCheckFailed
+from transforms.errors import PrivacyCheckFailed, TransientError
 
 
 class RecipientsBlocked(PrivacyCheckFailed):
@@ -22,3 +22,12 @@ class ReleaseBlocked(PrivacyCheckFailed):
     def __init__(self, reasons: Sequence[str]) -> None:
         super().__init__("release blocked, nothing published: " + "; ".join(reasons))
         self.reasons = tuple(reasons)
+
+
+class DestinationUnwritable(TransientError):
+    """A recipient's destination could not be written: its previous release is left intact."""
+
+    def __init__(self, failed: Mapping[str, str]) -> None:
+        detail = "; ".join(f"{r}: {why}" for r, why in sorted(failed.items()))
+        super().__init__(f"publishing failed for {len(failed)} recipient(s): {detail}")
+        self.failed = dict(failed)

@@ -1,36 +1,72 @@
-"""Publish: per-recipient release folders with a manifest that partners can verify.
+"""Publish: per-recipient release folders with a signed manifest that partners can verify.
 
-Layout: ``<release_root>/<recipient>/<run>/<dataset>.csv`` and ``manifest.json`` listing each
-file's name, sha256, byte size and row count. The manifest is written last: a folder without
-one is incomplete by definition. The root may be any fsspec URL (local path, s3://, gcs://).
+Layout: ``<release_root>/<recipient>/<run>/`` holds the dataset files, ``manifest.json``
+(each file's name, sha256, byte size, row count and column names; the privacy profile and
+the parameters each dataset was really built with; the run id and the code version),
+``manifest.json.sig`` (the Ed25519 signature of the manifest's exact bytes, base64) and
+``public_key.pem`` (the key that verifies it; a partner should pin the key it received out of
+band). The root may be any fsspec URL (local path, s3://, gcs://).
 
-``verify_release`` trusts nothing in the folder: the manifest must be JSON of the format
-``anonrelease-manifest/1`` (the pydantic model :class:`Manifest`), list at least one file,
-each once, each a plain file name of the folder itself (no path separator, no ``..``, not
-absolute), and every file must match its size, sha256 and row count.
+Publishing is atomic and idempotent on a local file system: every file is written (and
+fsynced) into ``<root>/<recipient>/.staging-<run>-<pid>`` and the folder is moved into place
+with one rename. An existing folder of the same run is renamed aside
+(``.old-<run>-<pid>``), the new one renamed in, then the old one deleted; a crash at any
+moment leaves the previous complete release or the new complete one (or, between those two
+renames, neither), never a partial folder. Leftover staging and old folders are cleaned by
+the next publish. The manifest is deterministic and Ed25519 signatures are too, so a rerun of
+the same run writes identical bytes. An object store has no atomic rename: there, the files
+are written in place with the manifest and then its signature last, and a folder without a
+valid signature is incomplete by definition (readers must verify; see README).
+
+``verify_release`` trusts nothing in the folder: the signature must verify the manifest's
+bytes (with the pinned key, or the folder's own ``public_key.pem``), the manifest must be JSON
+of the format ``anonrelease-manifest/2`` (the pydantic model :class:`Manifest`), list at least
+one file, each once, each a plain file name of the folder itself (no path separator, no
+``..``, not absolute), and every file must match its size, sha256, row count and columns.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import csv
 import hashlib
+import io
 import json
+import os
+import re
+import shutil
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Literal
 
 import fsspec
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from fsspec.implementations.local import LocalFileSystem
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.settings.signing_keys import fingerprint, public_key_pem
 from pipeline.settings.storage import delivered
 from transforms.errors import ConfigurationError, DataError
 
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "anonrelease-manifest/1"
+SIGNATURE = "manifest.json.sig"
+PUBLIC_KEY = "public_key.pem"
+RESERVED = (MANIFEST, SIGNATURE, PUBLIC_KEY)
+MANIFEST_FORMAT = "anonrelease-manifest/2"
+# Tests only: seconds to sleep before each file write and each rename of a publish, so a
+# test can kill the publishing process in the middle (tests/test_publish_atomic.py).
+PAUSE_ENV = "ANONRELEASE_TEST_PUBLISH_PAUSE"
+_LEFTOVER = re.compile(r"^\.(staging|old)-(?P<run>.+)-(?P<pid>\d+)$")
 
 
 class ManifestMismatch(DataError):
-    """A release folder does not match its manifest."""
+    """A release folder does not match its manifest, or the manifest is not signed."""
 
     def __init__(self, folder: str, problems: Sequence[str]) -> None:
         super().__init__(f"{folder}: " + "; ".join(problems))
@@ -39,6 +75,10 @@ class ManifestMismatch(DataError):
 
 class ReleaseFolderError(ConfigurationError):
     """A release folder's address cannot be opened (unknown protocol, missing backend)."""
+
+
+class PublicKeyError(ConfigurationError):
+    """The public key given to verify a release cannot be read as an Ed25519 PEM key."""
 
 
 class ManifestEntry(BaseModel):
@@ -50,13 +90,14 @@ class ManifestEntry(BaseModel):
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     bytes: int = Field(ge=0)
     rows: int = Field(ge=0)
+    columns: tuple[str, ...] = Field(strict=False)  # JSON arrays are lists
 
     @field_validator("name")
     @classmethod
     def _plain_file_name(cls, name: str) -> str:
         """No separator, no ``..``, not absolute: the entry can only name a file of the folder."""
         plain = (
-            name not in (".", "..", MANIFEST)
+            name not in (".", "..", *RESERVED)
             and "/" not in name
             and "\\" not in name
             and not PurePosixPath(name).is_absolute()
@@ -73,13 +114,14 @@ class ManifestEntry(BaseModel):
 
 
 class Manifest(BaseModel):
-    """``manifest.json`` of a release folder, format ``anonrelease-manifest/1``."""
+    """``manifest.json`` of a release folder, format ``anonrelease-manifest/2``."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    format: Literal["anonrelease-manifest/1"]
+    format: Literal["anonrelease-manifest/2"]
     recipient: str = Field(min_length=1)
     run: str = Field(min_length=1)
+    code_version: str = Field(min_length=1)
     privacy_profile: dict[str, Any]
     datasets: dict[str, dict[str, Any]]
     files: tuple[ManifestEntry, ...] = Field(min_length=1)
@@ -99,11 +141,30 @@ class PublishedRelease:
     recipient: str
     folder: str
     files: tuple[str, ...]
+    sha256: Mapping[str, str] = field(default_factory=dict)
 
 
 def _rows(payload: bytes) -> int:
     """Data rows of a CSV with a header line and a newline after every row."""
     return max(payload.count(b"\n") - 1, 0)
+
+
+def _columns(payload: bytes) -> tuple[str, ...]:
+    """The column names of a CSV's header line (UTF-8, with or without a BOM)."""
+    header = payload.split(b"\n", 1)[0]
+    try:
+        text = header.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return ()
+    return tuple(next(csv.reader(io.StringIO(text)), []))
+
+
+def code_version() -> str:
+    """The installed anonrelease version (``importlib.metadata``), or ``unknown``."""
+    try:
+        return metadata.version("anonrelease")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def build_manifest(
@@ -114,11 +175,11 @@ def build_manifest(
     profile: Mapping[str, Any],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> bytes:
-    """A deterministic manifest: same files and profile give the same bytes.
+    """A deterministic manifest: same files, profile and code version give the same bytes.
 
     ``parameters`` states, per dataset, what it was really built and checked with (the
-    table's actual minimum cell count, the microdata's transformation), not the profile's
-    defaults.
+    table's actual minimum cell count, the microdata's transformation and k, l and
+    suppression achieved), not the profile's defaults.
     """
     entries = [
         {
@@ -126,6 +187,7 @@ def build_manifest(
             "sha256": hashlib.sha256(payload).hexdigest(),
             "bytes": len(payload),
             "rows": _rows(payload),
+            "columns": list(_columns(payload)),
         }
         for name, payload in sorted(files.items())
     ]
@@ -133,6 +195,7 @@ def build_manifest(
         "format": MANIFEST_FORMAT,
         "recipient": recipient,
         "run": run_id,
+        "code_version": code_version(),
         "privacy_profile": dict(profile),
         "datasets": {name: dict(p) for name, p in sorted((parameters or {}).items())},
         "files": entries,
@@ -140,13 +203,127 @@ def build_manifest(
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
 
+def sign_manifest(manifest: bytes, key: Ed25519PrivateKey) -> bytes:
+    """The ``manifest.json.sig`` content: the Ed25519 signature (deterministic), base64."""
+    return base64.b64encode(key.sign(manifest)) + b"\n"
+
+
+def load_public_key(data: bytes, origin: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from PEM; anything else is a :class:`PublicKeyError`."""
+    try:
+        key = serialization.load_pem_public_key(data)
+    except (ValueError, TypeError):
+        raise PublicKeyError(f"{origin}: not a PEM public key") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise PublicKeyError(f"{origin}: a {type(key).__name__}, expected an Ed25519 key")
+    return key
+
+
 def release_folder(release_root: str, recipient: str, run_id: str) -> str:
     return f"{release_root.rstrip('/')}/{recipient}/{run_id}"
 
 
+def _pause() -> None:
+    if seconds := os.environ.get(PAUSE_ENV):
+        time.sleep(float(seconds))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftover from an earlier, failed call
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(recipient_dir: Path, run_id: str) -> list[str]:
+    """Remove staging and set-aside folders a crashed publish left (sorted names).
+
+    Those of this run go (the run lock admits one publisher per run); those of another run
+    only when the process that made them is gone.
+    """
+    removed = []
+    if not recipient_dir.is_dir():
+        return removed
+    for entry in sorted(recipient_dir.iterdir()):
+        match = _LEFTOVER.match(entry.name)
+        if not match or not entry.is_dir() or entry.is_symlink():
+            continue
+        if match["run"] == run_id or not _alive(int(match["pid"])):
+            shutil.rmtree(entry)
+            removed.append(entry.name)
+    return removed
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish_local(dest: Path, run_id: str, contents: Mapping[str, bytes]) -> None:
+    """Write into a staging folder beside ``dest``, then rename it into place."""
+    parent = dest.parent
+    parent.mkdir(parents=True, exist_ok=True)
+    clean_leftovers(parent, run_id)
+    pid = os.getpid()
+    staging = parent / f".staging-{run_id}-{pid}"
+    staging.mkdir()
+    for name, payload in contents.items():
+        _pause()
+        with open(staging / name, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+    _fsync_dir(staging)
+    _pause()
+    if dest.exists() or dest.is_symlink():
+        old = parent / f".old-{run_id}-{pid}"
+        os.replace(dest, old)
+        _pause()
+        os.replace(staging, dest)
+        _fsync_dir(parent)
+        if old.is_dir() and not old.is_symlink():
+            shutil.rmtree(old)
+        else:
+            old.unlink()
+    else:
+        os.replace(staging, dest)
+        _fsync_dir(parent)
+
+
+def _publish_store(fs: Any, base: str, contents: Mapping[str, bytes]) -> None:
+    """An object store: replace in place, the manifest and then its signature last."""
+    if fs.exists(base):
+        fs.rm(base, recursive=True)
+    fs.makedirs(base, exist_ok=True)
+    for name, payload in contents.items():
+        _pause()
+        fs.pipe_file(f"{base}/{name}", payload)
+
+
 def withdraw(release_root: str, recipient: str, run_id: str) -> bool:
-    """Remove a recipient's folder for this run (a rerun or a now-blocked recipient)."""
+    """Remove a recipient's folder for this run (a rerun or a now-blocked recipient).
+
+    On a local file system the folder is first renamed aside, so it disappears at once.
+    """
     fs, path = fsspec.core.url_to_fs(release_folder(release_root, recipient, run_id))
+    if isinstance(fs, LocalFileSystem):
+        dest = Path(path)
+        if not dest.exists():
+            return False
+        old = dest.parent / f".old-{run_id}-{os.getpid()}"
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(dest, old)
+        shutil.rmtree(old)
+        return True
     if fs.exists(path):
         fs.rm(path, recursive=True)
         return True
@@ -171,9 +348,10 @@ def publish_release(
     run_id: str,
     files: Mapping[str, Path],
     profile: Mapping[str, Any],
+    signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> PublishedRelease:
-    """Copy the approved files for one recipient and write the manifest last.
+    """Publish the approved files for one recipient with a signed manifest, atomically.
 
     A release is delivered, not stored: it is written with the umask the process had
     before the run made the work folder owner-only (``pipeline.settings.storage``).
@@ -185,6 +363,7 @@ def publish_release(
             run_id=run_id,
             files=files,
             profile=profile,
+            signing_key=signing_key,
             parameters=parameters,
         )
 
@@ -196,16 +375,13 @@ def _publish_release(
     run_id: str,
     files: Mapping[str, Path],
     profile: Mapping[str, Any],
+    signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None,
 ) -> PublishedRelease:
-    withdraw(release_root, recipient, run_id)
-    folder = release_folder(release_root, recipient, run_id)
-    fs, base = fsspec.core.url_to_fs(folder)
-    fs.makedirs(base, exist_ok=True)
     payloads = {name: Path(src).read_bytes() for name, src in sorted(files.items())}
-    for name, payload in payloads.items():
-        with fs.open(f"{base}/{name}", "wb") as f:
-            f.write(payload)
+    clash = sorted(set(payloads) & set(RESERVED))
+    if clash:
+        raise ReleaseFolderError(f"a dataset file may not be named {', '.join(clash)}")
     manifest = build_manifest(
         recipient=recipient,
         run_id=run_id,
@@ -213,9 +389,24 @@ def _publish_release(
         profile=profile,
         parameters=parameters,
     )
-    with fs.open(f"{base}/{MANIFEST}", "wb") as f:
-        f.write(manifest)
-    return PublishedRelease(recipient=recipient, folder=folder, files=tuple(sorted(payloads)))
+    contents = {
+        **payloads,
+        PUBLIC_KEY: public_key_pem(signing_key),
+        MANIFEST: manifest,
+        SIGNATURE: sign_manifest(manifest, signing_key),
+    }
+    folder = release_folder(release_root, recipient, run_id)
+    fs, base = fsspec.core.url_to_fs(folder)
+    if isinstance(fs, LocalFileSystem):
+        _publish_local(Path(base), run_id, contents)
+    else:
+        _publish_store(fs, base.rstrip("/"), contents)
+    return PublishedRelease(
+        recipient=recipient,
+        folder=folder,
+        files=tuple(sorted(payloads)),
+        sha256={n: hashlib.sha256(p).hexdigest() for n, p in sorted(payloads.items())},
+    )
 
 
 def read_manifest(payload: bytes, folder: str) -> Manifest:
@@ -239,10 +430,60 @@ def read_manifest(payload: bytes, folder: str) -> Manifest:
         raise ManifestMismatch(folder, problems) from None
 
 
-def verify_release(folder: str) -> dict[str, Any]:
-    """Check the manifest and every file; raise ManifestMismatch listing all problems.
+def _cat(fs: Any, path: str) -> bytes | None:
+    try:
+        return fs.cat_file(path)
+    except FileNotFoundError:
+        return None
 
-    Returns the manifest as JSON data (``files``: name, sha256, bytes and rows of each).
+
+def _check_signature(
+    fs: Any, base: str, folder: str, manifest: bytes, public_key: Ed25519PublicKey | None
+) -> Ed25519PublicKey:
+    """The signature must verify the manifest's exact bytes; return the key that did."""
+    signature = _cat(fs, f"{base}/{SIGNATURE}")
+    if signature is None:
+        raise ManifestMismatch(folder, [f"{SIGNATURE} missing (the release is not signed)"])
+    folder_pem = _cat(fs, f"{base}/{PUBLIC_KEY}")
+    if public_key is None:
+        if folder_pem is None:
+            raise ManifestMismatch(
+                folder, [f"{PUBLIC_KEY} missing (pass the partner's pinned key)"]
+            )
+        try:
+            public_key = load_public_key(folder_pem, PUBLIC_KEY)
+        except PublicKeyError as exc:
+            raise ManifestMismatch(folder, [str(exc)]) from None
+        origin = f"the folder's {PUBLIC_KEY}"
+    else:
+        origin = f"the given key {fingerprint(public_key)}"
+    try:
+        raw = base64.b64decode(signature.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        raise ManifestMismatch(folder, [f"{SIGNATURE}: not a base64 signature"]) from None
+    try:
+        public_key.verify(raw, manifest)
+    except InvalidSignature:
+        raise ManifestMismatch(
+            folder,
+            [
+                f"{MANIFEST}: signature does not verify with {origin} (the manifest was "
+                "edited, or signed with another key)"
+            ],
+        ) from None
+    if folder_pem is not None and folder_pem != public_key_pem(public_key):
+        raise ManifestMismatch(folder, [f"{PUBLIC_KEY}: not the key that signed the manifest"])
+    return public_key
+
+
+def verify_release(folder: str, *, public_key: Ed25519PublicKey | None = None) -> dict[str, Any]:
+    """Check the signature, the manifest and every file; raise ManifestMismatch if any fails.
+
+    Without ``public_key`` the folder's own ``public_key.pem`` is used: that proves the
+    folder is whole and unchanged since signing, not who signed it; a partner pins the key.
+    A signature that fails stops at once (an unsigned manifest's list proves nothing);
+    otherwise every file problem is listed, in the manifest's order. Returns the manifest as
+    JSON data, with ``signed_by`` (the key's fingerprint) added.
     """
     try:
         fs, base = fsspec.core.url_to_fs(folder)
@@ -254,15 +495,14 @@ def verify_release(folder: str) -> dict[str, Any]:
     base = base.rstrip("/")
     if not fs.isdir(base):
         raise ManifestMismatch(folder, ["not a folder"])
-    try:
-        payload = fs.cat_file(f"{base}/{MANIFEST}")
-    except FileNotFoundError:
-        raise ManifestMismatch(folder, [f"{MANIFEST} missing"]) from None
+    payload = _cat(fs, f"{base}/{MANIFEST}")
+    if payload is None:
+        raise ManifestMismatch(folder, [f"{MANIFEST} missing"])
+    key = _check_signature(fs, base, folder, payload, public_key)
     manifest = read_manifest(payload, folder)
     problems = []
     listed = {e.name for e in manifest.files}
-    present = {PurePosixPath(p).name for p in fs.ls(base, detail=False)} - {MANIFEST}
-    problems += [f"{name}: not in manifest" for name in sorted(present - listed)]
+    present = {PurePosixPath(p).name for p in fs.ls(base, detail=False)} - set(RESERVED)
     for entry in manifest.files:
         path = f"{base}/{entry.name}"
         if not fs.isfile(path):
@@ -271,13 +511,16 @@ def verify_release(folder: str) -> dict[str, Any]:
         if fs.info(path).get("islink"):  # local folders: it could point anywhere
             problems.append(f"{entry.name}: a symbolic link, not a file")
             continue
-        payload = fs.cat_file(path)
-        if len(payload) != entry.bytes:
+        content = fs.cat_file(path)
+        if len(content) != entry.bytes:
             problems.append(f"{entry.name}: size differs")
-        if hashlib.sha256(payload).hexdigest() != entry.sha256:
+        if hashlib.sha256(content).hexdigest() != entry.sha256:
             problems.append(f"{entry.name}: sha256 differs")
-        if _rows(payload) != entry.rows:
+        if _rows(content) != entry.rows:
             problems.append(f"{entry.name}: row count differs")
+        if _columns(content) != entry.columns:
+            problems.append(f"{entry.name}: columns differ")
+    problems += [f"{name}: not in manifest" for name in sorted(present - listed)]
     if problems:
         raise ManifestMismatch(folder, problems)
-    return manifest.model_dump(mode="json")
+    return {**manifest.model_dump(mode="json"), "signed_by": fingerprint(key)}

@@ -12,7 +12,8 @@ anything, and before ``anonrelease run`` starts its progress bar, this checks:
   root that is an fsspec URL needs a known protocol with its backend installed);
 - the partner registry (against the datasets the run produces), the hierarchies of the
   quasi-identifiers, the raw and release GX suites with the profile's parameters, and the
-  HMAC key (in demo mode, ``ANONRELEASE_DEMO=1``, the throwaway demo key, as deidentify).
+  HMAC key and the manifest signing key (in demo mode, ``ANONRELEASE_DEMO=1``, the throwaway
+  demo keys, as deidentify and publish), and the provision ledger's URL.
 
 The release configuration itself was validated when it was loaded. ``anonrelease config
 check`` runs the same checks on their own and prints one line per item. Messages name files,
@@ -267,6 +268,23 @@ def check_key() -> str:
     return f"HMAC key of {len(key)} bytes" + (" (demo mode: throwaway key)" if demo else "")
 
 
+def check_signing_key() -> str:
+    from pipeline.settings.signing_keys import fingerprint, load_signing_key
+
+    demo = os.environ.get(DEMO_ENV) == "1"
+    key = load_signing_key(demo=demo)
+    return f"Ed25519 signing key {fingerprint(key)}" + (
+        " (demo mode: throwaway key)" if demo else ""
+    )
+
+
+def check_ledger(config: ReleaseConfig) -> str:
+    """The provision ledger's URL parses and its driver is installed (not connected)."""
+    from pipeline.release.ledger import check_url, ledger_url
+
+    return check_url(ledger_url(config.ledger_url, config.workdir)) + " (not connected)"
+
+
 def _run_check(item: str, check: Callable[[], str]) -> PreflightCheck:
     try:
         return PreflightCheck(item, True, check())
@@ -298,6 +316,8 @@ def run_checks(
         ("hierarchies", lambda: check_hierarchies(config)),
         ("suites", lambda: check_suites(config, run_date=day)),
         ("hmac key", check_key),
+        ("signing key", check_signing_key),
+        ("ledger", lambda: check_ledger(config)),
     ]
     return [_run_check(item, check) for item, check in checks]
 

@@ -174,6 +174,10 @@ class ReleaseConfig(BaseModel):
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     plausibility: Plausibility = Plausibility()
     profile: PrivacyProfile
+    # The provision ledger (pipeline.release.ledger): any SQLAlchemy URL; None means SQLite
+    # in the workdir. ANONRELEASE_LEDGER_URL overrides it (put a password there, not here:
+    # the pinned config.json shows it redacted, and publish reads the pin).
+    ledger_url: str | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -187,9 +191,9 @@ class ReleaseConfig(BaseModel):
             ) from None
         return value
 
-    @field_serializer("source_url")
-    def _redacted(self, url: str) -> str:
-        return redact_url(url)
+    @field_serializer("source_url", "ledger_url")
+    def _redacted(self, url: str | None) -> str | None:
+        return None if url is None else redact_url(url)
 
 
 _ENV_OVERRIDES = {

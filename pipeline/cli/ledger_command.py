@@ -1,0 +1,110 @@
+"""``anonrelease ledger [--recipient ID] [--since DATE]`` and ``ledger verify``: the provision
+ledger (``pipeline.release.ledger``), listed and checked.
+
+``ledger verify`` exits 0 when the hash chain holds from the first entry to the head (and
+prints the head, to compare with a copy kept elsewhere), 1 naming the first entry that does
+not hold (edited, deleted, inserted).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from pipeline.cli import options
+from pipeline.cli.output import console as make_console
+
+console = make_console()
+ledger_app = typer.Typer(
+    help="The provision ledger: every provision and refusal, hash-chained, append-only.",
+    no_args_is_help=False,
+)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="The ledger's SQLAlchemy URL (default: ANONRELEASE_LEDGER_URL, the config's "
+        "ledger_url, or <workdir>/ledger.sqlite).",
+    ),
+]
+WorkdirOption = Annotated[
+    Path | None, typer.Option("--workdir", help="Internal work folder (default from config).")
+]
+
+
+def _url(url: str | None, workdir: Path | None) -> str:
+    from pipeline.release.ledger import ledger_url
+    from pipeline.settings.release_config import load_config
+
+    if url is not None:
+        return url
+    config = load_config()
+    return ledger_url(config.ledger_url, workdir or config.workdir)
+
+
+def _shown(url: str) -> str:
+    from pipeline.release.ledger import check_url
+
+    return check_url(url)
+
+
+@ledger_app.callback(invoke_without_command=True)
+def ledger(
+    ctx: typer.Context,
+    recipient: Annotated[
+        str | None, typer.Option("--recipient", help="Only this recipient's entries.")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option("--since", help="Only entries recorded on or after this date (UTC)."),
+    ] = None,
+    url: UrlOption = None,
+    workdir: WorkdirOption = None,
+) -> None:
+    """List the ledger's entries, oldest first (one line each)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.release.ledger import entries, exists, open_ledger
+
+    day = options.run_date(since, option="--since") if since is not None else None
+    where = _url(url, workdir)
+    if not exists(where):
+        console.print(f"no ledger at {_shown(where)} (nothing recorded yet)", markup=False)
+        return
+    found = entries(open_ledger(where), recipient=recipient, since=day)
+    for e in found:
+        datasets = ",".join(e.datasets) or "-"
+        line = f"{e.id:>6}  {e.recorded_at[:19]}Z  {e.run}  {e.recipient}  {e.outcome}  {datasets}"
+        console.print(line + (f"  {e.reason}" if e.reason else ""), markup=False, soft_wrap=True)
+    console.print(f"{len(found)} entr{'y' if len(found) == 1 else 'ies'}", markup=False)
+
+
+@ledger_app.command("verify")
+def verify(url: UrlOption = None, workdir: WorkdirOption = None) -> None:
+    """Recompute the hash chain; exit 1 naming the first entry that does not hold."""
+    from pipeline.release.ledger import LedgerBroken, exists, open_ledger, verify_ledger
+
+    where = _url(url, workdir)
+    shown = _shown(where)
+    if not exists(where):
+        console.print(
+            Text.assemble(("FAILED", "red"), f" no ledger at {shown} (never made, or removed)")
+        )
+        raise typer.Exit(1)
+    try:
+        state = verify_ledger(open_ledger(where))
+    except LedgerBroken as exc:
+        console.print(Text.assemble(("FAILED", "red"), f" {shown}: {exc}"))
+        raise typer.Exit(exc.exit_code) from None
+    head = f"entry {state.head_id} sha256 {state.head_sha256}" if state.head_id else "empty"
+    console.print(
+        Text.assemble(("OK", "green"), f" {shown}: {state.entries} entries chained; head {head}")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(ledger_app, name="ledger")
