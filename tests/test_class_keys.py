@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from transforms import class_keys
 from transforms.class_keys import (
     KEY_LIMIT,
     ClassCounts,
@@ -113,7 +114,8 @@ def codes_frame(columns: list[CodeColumn], n: int) -> pd.DataFrame:
 def check_frame_classes(df: pd.DataFrame) -> None:
     qi = list(df.columns)
     expected = groupby_ids(df, qi)
-    classes = equivalence_classes(column_codes(df, columns=qi), n=len(df))
+    codes = list(column_codes(df, columns=qi))
+    classes = equivalence_classes(codes, n=len(df))
     np.testing.assert_array_equal(classes.ids, expected)
     sizes = df.groupby(qi, dropna=False, sort=False).size().to_numpy() if qi else [len(df)]
     np.testing.assert_array_equal(classes.sizes, sizes if len(df) else [])
@@ -123,9 +125,7 @@ def check_frame_classes(df: pd.DataFrame) -> None:
     np.testing.assert_array_equal(ids, expected)
     assert n_classes == classes.n_classes
     # utility.class_ids: the same partition, numbered in sorted order of the codes
-    np.testing.assert_array_equal(
-        class_ids(df, qi=qi), lexicographic_ids(column_codes(df, columns=qi), len(df))
-    )
+    np.testing.assert_array_equal(class_ids(df, qi=qi), lexicographic_ids(codes, len(df)))
 
 
 @settings(max_examples=150, deadline=None)
@@ -182,19 +182,39 @@ def test_overflow_is_re_factorized_and_stays_exact() -> None:
     assert equivalence_classes(wide, n=4).ids.tolist() == [0, 1, 0, 2]
 
 
+@pytest.mark.parametrize("bits", [40, 61])  # 40: (key, row) packs into int64; 61: it does not
 @pytest.mark.parametrize("distinct", [50, 190_000])
-def test_sorted_ids_agree_on_every_path(distinct: int) -> None:
-    # small radix: direct addressing; wide keys: hashing, or one sort when nearly all distinct
+def test_sorted_ids_agree_on_every_path(distinct: int, bits: int) -> None:
+    # small radix: direct addressing; wide keys: hashing, or one sort when many classes
     rng = np.random.default_rng(distinct)
     n = 200_000
-    values = rng.choice(2**61, size=distinct, replace=False)
+    values = rng.choice(2**bits, size=distinct, replace=False)
     key = values[rng.integers(0, distinct, n)]
     expected = np.unique(key, return_inverse=True)[1].reshape(-1)
-    ids, n_classes = dense_ids(key, radix=2**61, sort=True)
+    ids, n_classes = dense_ids(key, radix=2**bits, sort=True)
     np.testing.assert_array_equal(ids, expected)
     assert n_classes == len(np.unique(key))
     direct, _ = dense_ids(expected, radix=n_classes, sort=True)  # radix <= 4n: no hashing
     np.testing.assert_array_equal(direct, expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 2**62 - 1), max_size=50),
+    bound=st.sampled_from([None, 2**62]),
+)
+def test_packed_sorts_equal_numpy(values: list[int], bound: int | None) -> None:
+    key = np.asarray(values, dtype=np.int64)
+    small = key % 1000  # also keys whose (key, row) pairs pack into int64
+    for k, radix in ((key, bound), (small, 1000)):
+        ids, uniques = class_keys._sort_dense(k, radix)
+        expected_uniques, expected_ids = np.unique(k, return_inverse=True)
+        np.testing.assert_array_equal(ids, expected_ids.reshape(-1))
+        np.testing.assert_array_equal(uniques, expected_uniques)
+        distinct = pd.unique(k)
+        np.testing.assert_array_equal(
+            class_keys._argsort_distinct(distinct, radix), np.argsort(distinct)
+        )
 
 
 def test_no_columns_and_no_rows() -> None:
@@ -210,6 +230,8 @@ def test_inputs_are_never_modified() -> None:
     other = np.array([2, 2, 0], dtype=np.int64)
     combine_codes([(codes, 2), (other, 3)], n=3)
     assert codes.tolist() == [1, 0, 1] and other.tolist() == [2, 2, 0]
+    key, _ = combine_codes([(codes, 2)], n=3)  # one column: a copy, never the input itself
+    assert not np.shares_memory(key, codes)
 
 
 # --- mergeable counts ------------------------------------------------------------------------
