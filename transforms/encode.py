@@ -3,7 +3,8 @@
 The search never touches strings: every quasi-identifier is factorized once, the rows are
 collapsed into distinct (QI codes, sensitive codes) tuples with a weight, and generalizing to a
 level is an index into a small per-level lookup array (data code -> generalized code). A node's
-equivalence classes are then a mixed-radix key over the tuples and one ``np.bincount``.
+equivalence classes are then a mixed-radix key over the tuples and one ``np.bincount``. Tuples
+and keys come from ``transforms.class_keys``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from transforms.class_keys import equivalence_classes
 from transforms.errors import ConfigurationError
 from transforms.hierarchy import Hierarchy, HierarchyError
 from transforms.privacy_models import SensitiveDomain, sensitive_domain
@@ -67,23 +69,6 @@ class EncodedTable:
     @property
     def n_tuples(self) -> int:
         return len(self.tuple_weights)
-
-
-def _combine(columns: Sequence[tuple[np.ndarray, int]], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct rows of several code columns: (row -> distinct id, first row of each id)."""
-    key = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for codes, size in columns:
-        size = max(size, 1)
-        if radix * size >= 2**62:
-            key = pd.factorize(key)[0].astype(np.int64)
-            radix = int(key.max()) + 1 if n else 1
-        key = key * size + codes
-        radix *= size
-    ids, uniques = pd.factorize(key)
-    first = np.full(len(uniques), -1, dtype=np.int64)
-    first[ids[::-1]] = np.arange(n - 1, -1, -1)  # first occurrence of each id
-    return ids.astype(np.int64), first
 
 
 def encode_table(
@@ -141,8 +126,9 @@ def encode_table(
         domains[column] = domain
 
     columns = [*data_codes, *((sensitive_codes[c], domains[c].size) for c in sensitive)]
-    row_tuple, first = _combine(columns, n)
-    weights = np.bincount(row_tuple, minlength=len(first)).astype(np.float64)
+    tuples = equivalence_classes(columns, n=n)
+    row_tuple, first = tuples.ids, tuples.first_rows
+    weights = tuples.sizes.astype(np.float64)
     tuple_gen = []
     counts = []
     for j, (codes, _) in enumerate(data_codes):

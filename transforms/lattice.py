@@ -41,8 +41,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import pandas as pd
 
+from transforms.class_keys import combine_codes, dense_ids
 from transforms.encode import EncodedTable
 from transforms.errors import ConfigurationError
 from transforms.metrics import Metric, NodeEvaluation
@@ -121,17 +121,10 @@ def evaluate_node(
 ) -> NodeEvaluation:
     """Classes of a node by a mixed-radix key over the tuples and one bincount."""
     n = enc.n_tuples
-    key = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for j, level in enumerate(levels):
-        size = enc.level_sizes[j][level]
-        if size == 1:
-            continue
-        if radix * size >= 2**62:
-            key = pd.factorize(key)[0].astype(np.int64)
-            radix = int(key.max()) + 1 if n else 1
-        key = key * size + enc.tuple_gen[j][level]
-        radix *= size
+    key, radix = combine_codes(
+        ((enc.tuple_gen[j][level], enc.level_sizes[j][level]) for j, level in enumerate(levels)),
+        n=n,
+    )
     sensitive = {
         column: (enc.tuple_sensitive[column], enc.domains[column])
         for column in sorted({m.sensitive_column for m in models} - {None})
@@ -141,8 +134,7 @@ def evaluate_node(
     if radix * max(width, 1) <= max(_DIRECT_BINCOUNT_LIMIT, 4 * n):
         class_of_tuple, n_classes = key, radix
     else:
-        ids, uniques = pd.factorize(key)
-        class_of_tuple, n_classes = ids.astype(np.int64), len(uniques)
+        class_of_tuple, n_classes = dense_ids(key, radix=radix)
     weights = enc.tuple_weights
     sizes = np.bincount(class_of_tuple, weights=weights, minlength=n_classes).astype(np.int64)
     violating = np.zeros(n_classes, dtype=bool)

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from transforms.class_keys import equivalence_classes
 from transforms.errors import DataError, PrivacyCheckFailed
 from transforms.privacy_models import (
     KAnonymity,
@@ -315,24 +316,6 @@ def _partition(
     return final
 
 
-def _distinct_tuples(columns: Sequence[tuple[np.ndarray, int]], n: int) -> tuple[np.ndarray, ...]:
-    """Row -> distinct tuple id, first row of each tuple, and rows per tuple."""
-    key = np.zeros(n, dtype=np.int64)
-    radix = 1
-    for codes, size in columns:
-        size = max(size, 1)
-        if radix * size >= 2**62:  # keep the key exact: compact what we have so far
-            key = pd.factorize(key)[0].astype(np.int64)
-            radix = int(key.max()) + 1 if n else 1
-        key = key * size + codes
-        radix *= size
-    ids, uniques = pd.factorize(key)
-    ids = ids.astype(np.int64)
-    first = np.full(len(uniques), -1, dtype=np.int64)
-    first[ids[::-1]] = np.arange(n - 1, -1, -1)
-    return ids, first, np.bincount(ids, minlength=len(uniques))
-
-
 def _format_number(value: object) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
@@ -441,7 +424,8 @@ def mondrian(
     # records cost nothing and can never be separated anyway.
     key_columns = [(dim.codes, dim.n_codes) for dim in dims]
     key_columns += [(codes, dom.size) for codes, dom in checker.sensitive.values()]
-    row_tuple, first, weights = _distinct_tuples(key_columns, n)
+    tuples = equivalence_classes(key_columns, n=n)
+    row_tuple, first, weights = tuples.ids, tuples.first_rows, tuples.sizes
     checker.bind(first, weights)
     all_tuples = np.arange(len(first), dtype=np.int64)
     violated = checker.first_violated(all_tuples)

@@ -48,6 +48,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from transforms.class_keys import column_codes, equivalence_classes
 from transforms.errors import ConfigurationError
 from transforms.hierarchy import Hierarchy
 from transforms.options import (
@@ -523,21 +524,12 @@ def iter_class_stats(
 
 
 def qi_class_ids(df: pd.DataFrame, /, *, qi: Sequence[str]) -> tuple[np.ndarray, int]:
-    """Equivalence class id per row: factorize each QI, mixed-radix key, factorize the key."""
-    if not qi:
-        return np.zeros(len(df), dtype=np.int64), 1 if len(df) else 0
-    key = np.zeros(len(df), dtype=np.int64)
-    radix = 1
-    for column in qi:
-        codes, uniques = pd.factorize(df[column], use_na_sentinel=False)
-        size = max(len(uniques), 1)
-        if radix * size >= 2**62:  # keep the key exact: re-factorize what we have so far
-            key, first = pd.factorize(key)
-            radix = len(first)
-        key = key * size + codes
-        radix *= size
-    ids, uniques = pd.factorize(key)
-    return ids.astype(np.int64), len(uniques)
+    """Equivalence class id per row (first appearance) and the number of classes.
+
+    Counted on integer codes by ``transforms.class_keys``, like every class in the project.
+    """
+    classes = equivalence_classes(column_codes(df, columns=qi), n=len(df))
+    return classes.ids, classes.n_classes
 
 
 # --- the public checker -------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from transforms.class_keys import column_codes, equivalence_classes
 from transforms.errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -73,24 +74,11 @@ def _check_columns(df: pd.DataFrame, columns: Sequence[str]) -> None:
 def class_ids(df: pd.DataFrame, /, *, qi: Sequence[str]) -> np.ndarray:
     """Equivalence-class id per row (0..n_classes-1), from integer codes, vectorized.
 
-    Missing values form their own value. With no QI every row is in class 0.
+    Missing values form their own value. With no QI every row is in class 0. Ids follow the
+    sorted order of the rows' QI codes (``transforms.class_keys`` with ``sort=True``).
     """
     _check_columns(df, qi)
-    n = len(df)
-    if not qi:
-        return np.zeros(n, dtype=np.int64)
-    codes = []
-    sizes = []
-    for col in qi:
-        c, uniques = pd.factorize(df[col], use_na_sentinel=False)
-        codes.append(c.astype(np.int64, copy=False))
-        sizes.append(max(len(uniques), 1))
-    if float(np.prod(np.asarray(sizes, dtype=np.float64))) < 2**62:
-        key = np.ravel_multi_index(codes, sizes)
-        _, inverse = np.unique(key, return_inverse=True)
-    else:
-        _, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_inverse=True)
-    return inverse.reshape(-1).astype(np.int64, copy=False)
+    return equivalence_classes(column_codes(df, columns=qi), n=len(df), sort=True).ids
 
 
 def hierarchy_ancestors(
