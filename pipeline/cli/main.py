@@ -87,7 +87,7 @@ class AnonreleaseGroup(TyperGroup):
             else:
                 ctx = getattr(exc, "ctx", None)
                 usage = exc.exit_code == EXIT_CONFIGURATION and ctx is not None
-                hint = f" (see '{ctx.command_path} --help')" if usage else ""
+                hint = f" (see '{ctx.command_path} --help')" if usage and ctx is not None else ""
                 _error(exc.format_message() + hint)
                 code = exc.exit_code
         except typer.Abort:
