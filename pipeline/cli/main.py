@@ -69,6 +69,7 @@ class AnonreleaseGroup(TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         _debug["on"] = os.environ.get(DEBUG_ENV) == "1"
@@ -78,6 +79,7 @@ class AnonreleaseGroup(TyperGroup):
                 prog_name=prog_name,
                 complete_var=complete_var,
                 standalone_mode=False,
+                windows_expand_args=windows_expand_args,
                 **extra,
             )
             code = result if isinstance(result, int) else 0
