@@ -1,4 +1,5 @@
 # anonrelease: `make demo` runs one nightly release end to end; `make test` runs every test.
+# `make test` = ruff, mypy (strict on transforms/ and pipeline/), pytest.
 # Both bootstrap what they need: a uv tool venv (.uv/) and the locked project venv (.venv/).
 
 PYTHON ?= python3
@@ -53,6 +54,7 @@ demo: bootstrap airflow-db
 test: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy transforms pipeline expectations
 	ANONRELEASE_HYPOTHESIS_PROFILE=$(HYPOTHESIS_PROFILE) $(VENV)/bin/pytest
 
 # the property tests only, with many more examples (slow: minutes)
@@ -62,6 +64,7 @@ test-explore: bootstrap
 lint: bootstrap
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy transforms pipeline expectations
 
 format: bootstrap
 	$(VENV)/bin/ruff format .

@@ -116,7 +116,9 @@ def my_number_check_digit_valid(numbers: Iterable[str]) -> np.ndarray:
     values = [n for n in numbers]
     if not values:
         return np.zeros(0, dtype=bool)
-    digits = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8).reshape(-1, 12)
+    digits: np.ndarray = np.frombuffer("".join(values).encode("ascii"), dtype=np.uint8).reshape(
+        -1, 12
+    )
     digits = digits.astype(np.int64) - ord("0")
     remainder = (digits[:, :11] * _MY_NUMBER_WEIGHTS).sum(axis=1) % 11
     check = np.where(remainder <= 1, 0, 11 - remainder)

@@ -43,7 +43,7 @@ def suppressed_mask(df: pd.DataFrame, /, *, qi: Sequence[str], marker: str | Non
     if marker is None or not qi or df.empty:
         return np.zeros(len(df), dtype=bool)
     marks = np.column_stack([(df[c].astype(str) == marker).to_numpy(dtype=bool) for c in qi])
-    return marks.all(axis=1)
+    return np.asarray(marks.all(axis=1))
 
 
 def _requirement(kwargs: dict, kind: str) -> PrivacyRequirement:

@@ -330,7 +330,7 @@ def _reference(entry: Mapping[str, Any], suite: str) -> Reference:
 
 
 def _expectation_columns(kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    found = []
+    found: list[tuple[str, Any]] = []
     for key in COLUMN_KWARGS:
         if key not in kwargs:
             continue

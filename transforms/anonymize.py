@@ -158,7 +158,7 @@ def anonymize_at(
     missing = [c for c in qi if c not in transformation]
     if missing:
         raise PrivacyModelError(f"transformation gives no level for {missing}")
-    sensitive = sorted({m.sensitive_column for m in models} - {None})
+    sensitive = sorted({m.sensitive_column for m in models if m.sensitive_column is not None})
     enc = encode_table(df, qi=qi, hierarchies=hierarchies, sensitive=sensitive)
     levels = [int(transformation[c]) for c in qi]
     limit = max_suppressed(len(df), suppression_limit)

@@ -127,7 +127,7 @@ def evaluate_node(
     )
     sensitive = {
         column: (enc.tuple_sensitive[column], enc.domains[column])
-        for column in sorted({m.sensitive_column for m in models} - {None})
+        for column in sorted({m.sensitive_column for m in models if m.sensitive_column is not None})
     }
     # count straight into the key's range while it (times the histogram width) stays small
     width = max((domain.size for _, domain in sensitive.values()), default=1)

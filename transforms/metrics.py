@@ -68,9 +68,13 @@ class NodeEvaluation:
 
 
 class Metric(Protocol):
-    name: str
-    a_priori: bool  # value known from levels alone (lower_bounds is exact)
-    monotonic: bool  # never smaller on a more general node
+    # read-only, so that the frozen dataclasses in METRICS satisfy it
+    @property
+    def name(self) -> str: ...
+    @property
+    def a_priori(self) -> bool: ...  # value known from levels alone (lower_bounds is exact)
+    @property
+    def monotonic(self) -> bool: ...  # never smaller on a more general node
 
     def lower_bounds(self, enc: EncodedTable, nodes: np.ndarray, /) -> np.ndarray: ...
 
@@ -113,7 +117,7 @@ def _gen_of_value(enc: EncodedTable, j: int, level: int) -> np.ndarray:
 
 
 def _suppressed_tuples(ev: NodeEvaluation) -> np.ndarray:
-    return ev.violating[ev.class_of_tuple]
+    return np.asarray(ev.violating[ev.class_of_tuple])
 
 
 @dataclass(frozen=True)
@@ -237,7 +241,7 @@ class Precision:
     def lower_bounds(self, enc: EncodedTable, nodes: np.ndarray, /) -> np.ndarray:
         if not enc.qi:
             return np.zeros(len(nodes))
-        return self._fractions(enc, nodes).sum(axis=1) / len(enc.qi)
+        return np.asarray(self._fractions(enc, nodes).sum(axis=1) / len(enc.qi))
 
     def value(self, enc: EncodedTable, ev: NodeEvaluation, /, *, bound: float) -> float:
         if not enc.qi:

@@ -191,7 +191,8 @@ class _Dim:
         if not self.aligned:
             return (hi - lo) / (m - 1)
         level = self._lca_level(lo, hi)
-        return (self.under[level][self.ancestors[lo, level]] - 1) / (m - 1)
+        under: int = self.under[level][self.ancestors[lo, level]]
+        return (under - 1) / (m - 1)
 
     def _lca_level(self, lo: int, hi: int) -> int:
         assert self.ancestors is not None
@@ -361,14 +362,14 @@ def _recode(dim: _Dim, codes: np.ndarray, pid: np.ndarray, n_parts: int) -> pd.S
         owners, members = pairs // m, pairs % m
         starts = np.searchsorted(owners, np.arange(n_parts))
         ends = np.searchsorted(owners, np.arange(n_parts), side="right")
-        names = [str(v) for v in dim.labels]
+        value_names = [str(v) for v in dim.labels]
         part_labels = np.empty(n_parts, dtype=object)
         for i, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             members_i = members[s:e].tolist()
             if len(members_i) == 1:
-                part_labels[i] = names[members_i[0]]
+                part_labels[i] = value_names[members_i[0]]
             else:
-                part_labels[i] = "{" + ",".join(names[c] for c in members_i) + "}"
+                part_labels[i] = "{" + ",".join(value_names[c] for c in members_i) + "}"
     return pd.Series(part_labels, dtype="str")
 
 

@@ -299,7 +299,7 @@ class TCloseness(_ModelBase):
         p = hist / hist.sum(axis=1, keepdims=True)
         q = domain.global_counts / domain.global_counts.sum()
         if self.distance == "equal":
-            return 0.5 * np.abs(p - q).sum(axis=1)
+            return np.asarray(0.5 * np.abs(p - q).sum(axis=1))
         if self.distance == "ordered":
             return _ordered_emd(p, q, domain.labels)
         assert self.hierarchy is not None
@@ -313,7 +313,7 @@ class TCloseness(_ModelBase):
 
 
 def distinct_counts(hist: np.ndarray) -> np.ndarray:
-    return np.count_nonzero(hist > 0, axis=1)
+    return np.asarray(np.count_nonzero(hist > 0, axis=1))
 
 
 def entropy_l_violating(hist: np.ndarray, l: float, estimator: str) -> np.ndarray:  # noqa: E741
@@ -332,7 +332,7 @@ def entropy_l_violating(hist: np.ndarray, l: float, estimator: str) -> np.ndarra
     n, sum_f_psi, psi_n = _entropy_terms(hist, estimator)
     tolerance = ENTROPY_TOLERANCE * n * np.maximum(np.log(np.maximum(n, 1.0)), 1.0)
     too_few = distinct_counts(hist) < math.ceil(l)
-    return too_few | (sum_f_psi > n * (psi_n - math.log(l)) + tolerance)
+    return np.asarray(too_few | (sum_f_psi > n * (psi_n - math.log(l)) + tolerance))
 
 
 def _entropy_terms(hist: np.ndarray, estimator: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -350,7 +350,7 @@ def _entropy_terms(hist: np.ndarray, estimator: str) -> tuple[np.ndarray, np.nda
 def _f_psi_table(estimator: str, size: int) -> np.ndarray:
     """f * psi(f) for integer counts f = 0..size-1 (0 for f = 0)."""
     f = np.arange(size, dtype=np.int64)
-    values = f * _psi(estimator, np.maximum(f, 1))
+    values: np.ndarray = f * _psi(estimator, np.maximum(f, 1))
     values[0] = 0.0
     values.setflags(write=False)
     return values
@@ -416,7 +416,7 @@ def _ordered_emd(p: np.ndarray, q: np.ndarray, labels: Sequence[str]) -> np.ndar
         return np.zeros(p.shape[0])
     order = value_order(labels)
     cumulative = np.cumsum((p - q)[:, order], axis=1)[:, :-1]
-    return np.abs(cumulative).sum(axis=1) / (m - 1)
+    return np.asarray(np.abs(cumulative).sum(axis=1) / (m - 1))
 
 
 def _hierarchical_emd(

@@ -73,7 +73,7 @@ def _population_sizes(
     ids = class_ids(both, qi=qi)
     n = len(sample)
     pop_counts = np.bincount(ids[n:], minlength=int(ids.max()) + 1 if len(ids) else 0)
-    return pop_counts[ids[:n]]
+    return np.asarray(pop_counts[ids[:n]])
 
 
 def reidentification_risk(

@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.markup import escape  # file names and messages print literally, never as markup
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
     from transforms.anonymize import AnonymizationResult
     from transforms.hierarchy import Hierarchy
+    from transforms.options import SearchMethod
 
 EXIT_NOT_MET = 1
 EXIT_USAGE = 2
@@ -210,7 +211,7 @@ def anonymize_command(
             models=models,
             suppression_limit=suppression_limit,
             metric=metric.value,
-            method=method.value,
+            method=cast("SearchMethod", method.value),  # anonymize() checks it
         )
         seconds = time.perf_counter() - started
     except PrivacyOptionError as exc:

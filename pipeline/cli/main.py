@@ -72,6 +72,7 @@ class AnonreleaseGroup(TyperGroup):
         prog_name: str | None = None,
         complete_var: str | None = None,
         standalone_mode: bool = True,
+        windows_expand_args: bool = True,
         **extra: Any,
     ) -> Any:
         _debug["on"] = os.environ.get(DEBUG_ENV) == "1"
@@ -82,6 +83,7 @@ class AnonreleaseGroup(TyperGroup):
                     prog_name=prog_name,
                     complete_var=complete_var,
                     standalone_mode=False,
+                    windows_expand_args=windows_expand_args,
                     **extra,
                 )
             code = result if isinstance(result, int) else 0
@@ -91,7 +93,7 @@ class AnonreleaseGroup(TyperGroup):
             else:
                 ctx = getattr(exc, "ctx", None)
                 usage = exc.exit_code == EXIT_CONFIGURATION and ctx is not None
-                hint = f" (see '{ctx.command_path} --help')" if usage else ""
+                hint = f" (see '{ctx.command_path} --help')" if usage and ctx is not None else ""
                 _error(exc.format_message() + hint)
                 code = exc.exit_code
         except typer.Abort:

@@ -25,12 +25,13 @@ from transforms.options import (
 )
 from transforms.privacy_requirement import PrivacyRequirement, RequirementError
 
-# Typer's choices, one member per word of the vocabulary (member name = value).
-LVariant = StrEnum("LVariant", {v: v for v in L_VARIANTS})
-Estimator = StrEnum("Estimator", {v: v for v in ENTROPY_ESTIMATORS})
-TDistance = StrEnum("TDistance", {v: v for v in T_DISTANCES})
-MetricName = StrEnum("MetricName", {v: v for v in METRIC_NAMES})
-Method = StrEnum("Method", {v: v for v in SEARCH_METHODS})
+# Typer's choices, one member per word of the vocabulary (member name = value). The members
+# come from the vocabularies at run time, which mypy cannot see (hence the ignores).
+LVariant = StrEnum("LVariant", {v: v for v in L_VARIANTS})  # type: ignore[misc]
+Estimator = StrEnum("Estimator", {v: v for v in ENTROPY_ESTIMATORS})  # type: ignore[misc]
+TDistance = StrEnum("TDistance", {v: v for v in T_DISTANCES})  # type: ignore[misc]
+MetricName = StrEnum("MetricName", {v: v for v in METRIC_NAMES})  # type: ignore[misc]
+Method = StrEnum("Method", {v: v for v in SEARCH_METHODS})  # type: ignore[misc]
 
 SensitiveOption = Annotated[
     str | None, typer.Option("--sensitive", help="Sensitive column for l-diversity / t-closeness.")

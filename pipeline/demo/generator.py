@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache, reduce
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -68,7 +69,8 @@ def _date_text(days: np.ndarray) -> np.ndarray:
         return np.empty(0, dtype=_STR)
     first = int(days.min())
     calendar = np.arange(first, int(days.max()) + 1).astype("datetime64[D]")
-    return np.datetime_as_string(calendar).astype(_STR)[days - first]
+    text: np.ndarray = np.datetime_as_string(calendar).astype(_STR)[days - first]
+    return text
 
 
 @cache
@@ -86,7 +88,9 @@ def _timestamp_text(seconds: np.ndarray) -> np.ndarray:
 
 def _cat(*parts: np.ndarray | str) -> np.ndarray:
     """Concatenate string arrays (and scalars) element-wise."""
-    return reduce(np.strings.add, [p if isinstance(p, str) else p.astype(_STR) for p in parts])
+    items: list[Any] = [p if isinstance(p, str) else p.astype(_STR) for p in parts]
+    joined: np.ndarray = reduce(np.strings.add, items)
+    return joined
 
 
 def _digits(values: np.ndarray, width: int) -> np.ndarray:
@@ -97,7 +101,7 @@ def _strings(values: Sequence[str]) -> np.ndarray:
     return np.array(values, dtype=_STR)
 
 
-def _choice(rng: np.random.Generator, n: int, p: Sequence[float]) -> np.ndarray:
+def _choice(rng: np.random.Generator, n: int, p: Sequence[float] | np.ndarray) -> np.ndarray:
     weights = np.asarray(p, dtype=np.float64)
     return rng.choice(len(weights), size=n, p=weights / weights.sum())
 
@@ -105,7 +109,8 @@ def _choice(rng: np.random.Generator, n: int, p: Sequence[float]) -> np.ndarray:
 def _uniform_days(rng: np.random.Generator, low: np.ndarray, high: np.ndarray) -> np.ndarray:
     """A day uniformly in [low, high] (inclusive) per row."""
     span = np.maximum(high - low, 0) + 1
-    return low + np.floor(rng.random(len(low)) * span).astype(np.int64)
+    days: np.ndarray = low + np.floor(rng.random(len(low)) * span).astype(np.int64)
+    return days
 
 
 def _seconds_of_day(
@@ -217,7 +222,7 @@ def _emails(
     number = rng.integers(0, 1000, size=n).astype(_STR)
     year = (birth_day.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970) % 100
     local = np.empty(n, dtype=_STR)
-    forms = (
+    forms: tuple[Callable[[np.ndarray], np.ndarray], ...] = (
         lambda m: _cat(given_romaji[m], ".", family_romaji[m]),
         lambda m: _cat(family_romaji[m], ".", given_romaji[m], number[m]),
         lambda m: _cat(given_romaji[m], _digits(year[m], 2)),
@@ -413,7 +418,9 @@ def _visits(
 def _comment_bank() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """All non-personal comments formatted for every course, and each tone's template range."""
     n_courses = len(vocab.COURSES)
-    texts, starts, sizes = [], [], []
+    texts: list[str] = []
+    starts: list[int] = []
+    sizes: list[int] = []
     for group in (vocab.COMMENTS_NEGATIVE, vocab.COMMENTS_NEUTRAL, vocab.COMMENTS_POSITIVE):
         starts.append(len(texts) // n_courses)
         sizes.append(len(group))
@@ -570,7 +577,10 @@ def _consents(
 
     def later(customer: np.ndarray, after_day: np.ndarray) -> np.ndarray:
         day = _uniform_days(rng, after_day, end[: len(customer)])
-        return day * 86400 + _seconds_of_day(rng, len(customer), first_hour=8, last_hour=23)
+        seconds: np.ndarray = day * 86400 + _seconds_of_day(
+            rng, len(customer), first_hour=8, last_hour=23
+        )
+        return seconds
 
     parts.append((everyone, "service", 1, at))
     parts.append((everyone, "statistics", 1, at))
@@ -849,7 +859,7 @@ def generate_demo_tables(
     return tables
 
 
-_SQL_TYPES: dict[str, Callable[[], sa.types.TypeEngine]] = {
+_SQL_TYPES: dict[str, Callable[[], sa.types.TypeEngine[Any]]] = {
     "int": sa.Integer,
     "bool": sa.Integer,  # 0/1
     "str": sa.Text,
@@ -879,7 +889,11 @@ def source_metadata() -> sa.MetaData:
 
 
 def _remove_sqlite_file(parsed: sa.URL) -> None:
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or parsed.database is None
+        or parsed.database in ("", ":memory:")
+    ):
         return
     path = Path(parsed.database)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -924,7 +938,7 @@ def _insert(conn: sa.Connection, table: sa.Table, columns: Columns) -> int:
     positional = compiled.positiontup is not None
     if positional:  # plain DB-API executemany: several times faster than Core's per-row dicts
         sql = str(compiled)
-        names = list(compiled.positiontup)
+        names = list(compiled.positiontup or ())
     for i in range(0, n, CHUNK_ROWS):
         chunk = [columns[name][i : i + CHUNK_ROWS].tolist() for name in names]
         rows = list(zip(*chunk, strict=True))

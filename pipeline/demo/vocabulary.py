@@ -18,7 +18,8 @@ from faker.providers.address.ja_JP import Provider as AddressJa
 from faker.providers.person.ja_JP import Provider as PersonJa
 
 from pipeline.settings.paths import REFERENCE_DIR
-from pipeline.sources.schema import CHANNELS, GENDERS
+from pipeline.sources.schema import CHANNELS
+from pipeline.sources.schema import GENDERS as GENDERS  # the generator's vocab.GENDERS
 from pipeline.sources.schema import MAIL_LISTS as MAIL_LISTS  # the generator's vocab.MAIL_LISTS
 
 GENDER_SHARE: dict[str, float] = {"F": 0.85, "M": 0.13, "X": 0.02}

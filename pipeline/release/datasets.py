@@ -62,7 +62,8 @@ def partner_registry(path: Path) -> PartnerRegistry:
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
     """The bytes of a released CSV (UTF-8, LF, no index): the same frame, the same bytes."""
-    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    data: bytes = df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    return data
 
 
 def sha256(path: Path) -> str:

@@ -161,7 +161,9 @@ def _parameters(
     }
 
 
-def _reasons(candidate: CandidateDataset, req: Requirement, outcome: ValidationOutcome) -> list:
+def _reasons(
+    candidate: CandidateDataset, req: Requirement, outcome: ValidationOutcome
+) -> list[str]:
     if outcome.rows == 0:
         return [f"{candidate.name}: dataset is empty (0 rows)"]
     return [

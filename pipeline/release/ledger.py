@@ -269,7 +269,8 @@ def _entry(fields: Mapping[str, Any]) -> LedgerEntry:
 def _rows(engine: Engine) -> Iterator[Mapping[str, Any]]:
     try:
         with engine.connect() as conn:
-            yield from conn.execute(select(provisions).order_by(provisions.c.id)).mappings()
+            for row in conn.execute(select(provisions).order_by(provisions.c.id)).mappings():
+                yield dict(row)
     except SQLAlchemyError as exc:
         raise LedgerUnavailable(f"ledger cannot be read ({type(exc).__name__})") from None
 

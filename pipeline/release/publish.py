@@ -246,7 +246,7 @@ def clean_leftovers(recipient_dir: Path, run_id: str) -> list[str]:
     Those of this run go (the run lock admits one publisher per run); those of another run
     only when the process that made them is gone.
     """
-    removed = []
+    removed: list[str] = []
     if not recipient_dir.is_dir():
         return removed
     for entry in sorted(recipient_dir.iterdir()):
@@ -432,7 +432,7 @@ def read_manifest(payload: bytes, folder: str) -> Manifest:
 
 def _cat(fs: Any, path: str) -> bytes | None:
     try:
-        return fs.cat_file(path)
+        return bytes(fs.cat_file(path))
     except FileNotFoundError:
         return None
 

@@ -14,11 +14,11 @@ from typing import Any
 from pipeline.settings.storage import open_private, private_dir
 
 
-def audit_log_path(workdir: Path) -> Path:
+def audit_log_path(workdir: str | Path) -> Path:
     return Path(workdir) / "audit" / "audit.jsonl"
 
 
-def record(workdir: Path, *, run_id: str, event: str, **details: Any) -> None:
+def record(workdir: str | Path, *, run_id: str, event: str, **details: Any) -> None:
     """Append one event; the wall-clock time is the audit's own, never a transform's input."""
     path = audit_log_path(workdir)
     private_dir(path.parent)

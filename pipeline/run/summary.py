@@ -278,7 +278,7 @@ def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
             "out_is": out_is,
         }
         parts = ("quarantined", "excluded", "suppressed", "out")
-        row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[arg-type]
+        row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[call-overload]
         rows.append(row)
         if table == "customers" and anonymized and built:
             rows += _series_rows(row, deidentify, anonymized, built)

@@ -57,7 +57,8 @@ def _from_airflow() -> str | None:
         return None
     from airflow.sdk import Variable
 
-    return Variable.get(AIRFLOW_VARIABLE, default=None)
+    value: str | None = Variable.get(AIRFLOW_VARIABLE, default=None)
+    return value
 
 
 def demo_key_file() -> Path:

@@ -66,7 +66,10 @@ class PartnerRegistry(BaseModel):
     @model_validator(mode="after")
     def _unique_ids(self) -> PartnerRegistry:
         seen: set[str] = set()
-        duplicates = sorted({r.id for r in self.recipients if r.id in seen or seen.add(r.id)})
+        repeated: set[str] = set()
+        for r in self.recipients:
+            (repeated if r.id in seen else seen).add(r.id)
+        duplicates = sorted(repeated)
         if duplicates:
             raise ValueError(f"duplicate recipient ids: {duplicates}")
         return self

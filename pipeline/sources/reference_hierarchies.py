@@ -7,6 +7,7 @@ them and fails if the committed copies drift from the reference data.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 from pipeline.settings.paths import HIERARCHY_DIR, REFERENCE_DIR
@@ -51,7 +52,11 @@ def render(rows: list[list[str]]) -> str:
 def build_reference_hierarchies(out_dir: Path = HIERARCHY_DIR) -> list[Path]:
     """Write customers_hierarchy_{age,gender,postal_code}.csv (ARX format) into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    builders = {"age": age_rows, "gender": gender_rows, "postal_code": postal_rows}
+    builders: dict[str, Callable[[], list[list[str]]]] = {
+        "age": age_rows,
+        "gender": gender_rows,
+        "postal_code": postal_rows,
+    }
     written = []
     for column in HIERARCHY_COLUMNS:
         path = out_dir / HIERARCHY_FILE.format(column=column)

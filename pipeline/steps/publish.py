@@ -105,7 +105,11 @@ class _Ledger:
     def refusals(self, decision: DecisionRecord) -> None:
         for recipient, reasons in sorted(decision.blocked.items()):
             self.record(recipient, "blocked", reason="; ".join(reasons))
-        for outcome, table in (("held", decision.held), ("not_due", decision.not_due)):
+        refusals: tuple[tuple[ledger.Outcome, dict[str, dict[str, str]]], ...] = (
+            ("held", decision.held),
+            ("not_due", decision.not_due),
+        )
+        for outcome, table in refusals:
             for recipient, why in sorted(table.items()):
                 if why:
                     self.record(

@@ -85,7 +85,10 @@ def _suite_rejects(
         return raw, empty.assign(**{REASON_COLUMN: pd.Series(dtype="string")})
     from expectations import split_valid_rows
 
-    return split_valid_rows(raw, suite=suite, table=table, context=context)
+    split: tuple[pd.DataFrame, pd.DataFrame] = split_valid_rows(
+        raw, suite=suite, table=table, context=context
+    )
+    return split
 
 
 def validate_table(

@@ -41,7 +41,8 @@ from transforms.tables import SUPPRESSED_COLUMN
 
 
 def _series(ctx: RunContext) -> dict[str, dict[str, Any]]:
-    return (ctx.read_report("anonymize") or {}).get("series", {})
+    series: dict[str, dict[str, Any]] = (ctx.read_report("anonymize") or {}).get("series", {})
+    return series
 
 
 def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
@@ -176,7 +177,9 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
         receives=receives,
     )
     if decision.profile_failures:
-        released, held, not_due = {}, {}, {}
+        released: dict[str, list[str]] = {}
+        held: dict[str, dict[str, str]] = {}
+        not_due: dict[str, dict[str, str]] = {}
     else:
         released, held, not_due = _series_decisions(
             ctx,
