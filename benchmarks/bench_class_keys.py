@@ -26,8 +26,9 @@ Best of ``--repeat`` runs (default 3) everywhere, by the CPU time of the process
     python benchmarks/bench_class_keys.py run [--rows 1000000 10000000] [--old-ref REF]
         [--entries ...] [--rounds 2] [--clock cpu|wall] [--write benchmarks/RESULTS.md]
 
-``REF`` defaults to the merge-base of HEAD and main (main before this change); entry points
-run in ``--rounds`` alternating old/new process pairs, best of each kept.
+``REF`` defaults to the parent of the commit that added ``transforms/class_keys.py`` (main
+just before this change); entry points run in ``--rounds`` alternating old/new process pairs,
+best of each kept.
 """
 
 from __future__ import annotations
@@ -374,19 +375,19 @@ def run_part2(ref: str, entries: Sequence[str], rounds: int, clock_name: str) ->
     return results
 
 
-def resolve_ref(ref: str | None) -> str:
-    """The commit to compare against: ``ref``, or where this branch left main."""
-    if ref is None:
-        ref = subprocess.run(
-            ["git", "merge-base", "HEAD", "main"],
-            cwd=h.ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+def _git(*args: str) -> str:
     return subprocess.run(
-        ["git", "rev-parse", "--short", ref], cwd=h.ROOT, capture_output=True, text=True, check=True
+        ["git", *args], cwd=h.ROOT, capture_output=True, text=True, check=True
     ).stdout.strip()
+
+
+def resolve_ref(ref: str | None) -> str:
+    """The commit to compare against: ``ref``, or the parent of the commit that added
+    ``transforms/class_keys.py`` (the code base just before it, whatever main is now)."""
+    if ref is None:
+        added = _git("log", "--diff-filter=A", "--format=%H", "--", "transforms/class_keys.py")
+        ref = f"{added.splitlines()[-1]}^"  # the first commit that added it
+    return _git("rev-parse", "--short", ref)
 
 
 # --- report ------------------------------------------------------------------------------
@@ -485,7 +486,7 @@ def main() -> None:
     r.add_argument("--clock", choices=sorted(CLOCKS), default="cpu")
     r.add_argument("--rows", type=int, nargs="*", default=[1_000_000, 10_000_000])
     r.add_argument("--repeat", type=int, default=3)
-    r.add_argument("--old-ref", default=None, help="default: merge-base of HEAD and main")
+    r.add_argument("--old-ref", default=None, help="default: just before class_keys.py")
     r.add_argument("--entries", nargs="*", default=list(ENTRIES), choices=sorted(ENTRIES))
     r.add_argument("--rounds", type=int, default=2, help="old/new process pairs per entry")
     r.add_argument("--write", type=Path, default=None, help="put the section into this file")
