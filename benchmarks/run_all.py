@@ -6,7 +6,8 @@
 
 Creates the peer virtualenvs under benchmarks/.venv-peers/ (pip, PyPI) and the data under
 benchmarks/work/ on first use; both are ignored by git. RESULTS.md holds only what was
-measured in the last run, plus benchmarks/observations.md (hand-written reading of it).
+measured in the last run, plus benchmarks/observations.md (hand-written reading of it) and the
+sections standalone benchmarks put between markers (e.g. bench_class_keys.py), kept as they are.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import importlib.metadata as md
+import re
 import sys
 from collections.abc import Iterable
 
@@ -313,10 +315,19 @@ def render() -> str:
                 ),
             )
         lines.append("")
+    lines += _standalone_sections()
     notes = h.BENCH / "observations.md"
     if notes.exists():
         lines += [notes.read_text().rstrip(), ""]
     return "\n".join(lines)
+
+
+def _standalone_sections() -> list[str]:
+    """Sections other scripts wrote between ``<!-- name: begin/end -->`` markers: kept as is."""
+    current = h.BENCH / "RESULTS.md"
+    text = current.read_text() if current.exists() else ""
+    pattern = r"<!-- ([\w.-]+): begin -->\n.*?<!-- \1: end -->\n"
+    return [m.group(0) for m in re.finditer(pattern, text, flags=re.S)]
 
 
 def main(argv: list[str] | None = None) -> None:
