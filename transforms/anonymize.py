@@ -227,8 +227,8 @@ def anonymize_at(
         if (low is not None and level < low[j]) or (high is not None and level > high[j]):
             raise TransformationOutOfBoundsError(
                 column,
-                f"the transformation's level {level} lies outside "
-                f"{low[j] if low else 0}..{high[j] if high else 'top'}",
+                f"level {level} outside the bounds {low[j] if low else 0}.."
+                f"{high[j] if high else hierarchies[column].height - 1}",
             )
     sensitive = sorted({m.sensitive_column for m in models} - {None})
     enc = encode_table(df, qi=qi, hierarchies=hierarchies, sensitive=sensitive)
