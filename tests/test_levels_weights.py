@@ -335,3 +335,12 @@ def test_search_stays_within_bounds_and_finds_the_in_bound_optimum(
         levels = [result.transformation[c] for c in qi]
         assert all(a <= x <= b for a, x, b in zip(low, levels, high, strict=True))
         assert result.suppressed <= max_suppressed
+
+
+def test_a_qi_given_no_weight_has_arx_default_half() -> None:
+    df, hs = _small()
+    common = {"qi": ["a", "b"], "hierarchies": hs, "models": [KAnonymity(2)]}
+    given_one = anonymize(df, **common, suppression_limit=0, metric="loss", weights={"a": 1.0})
+    both = anonymize(df, **common, suppression_limit=0, metric="loss", weights={"a": 1.0, "b": 0.5})
+    assert given_one.loss == both.loss
+    assert given_one.transformation == both.transformation

@@ -10,8 +10,8 @@ contribution to the loss is multiplied by its weight over the largest one, see
 ``transforms.metrics``) and ``min_levels`` / ``max_levels`` (``DataDefinition``'s
 ``setMinimumGeneralization`` / ``setMaximumGeneralization``: only nodes within the bounds are
 searched, see ``transforms.lattice``). All three map a QI's name to a value; a QI not named
-has weight 1 and is unbounded. Unknown names, levels outside a hierarchy and negative weights
-are ``ConfigurationError``s naming the column.
+has ARX's default weight 0.5 and is unbounded. Unknown names, levels outside a hierarchy and
+negative weights are ``ConfigurationError``s naming the column.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ __all__ = [
 ]
 
 SUPPRESSED = "*"
+DEFAULT_WEIGHT = 0.5  # ARXConfiguration.getAttributeWeight of an attribute given no weight
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,8 @@ class TransformationOutOfBoundsError(LevelBoundsError):
 def qi_weights(
     qi: Sequence[str], weights: Mapping[str, float] | None, /
 ) -> tuple[float, ...] | None:
-    """One weight per QI in QI order (a QI not named: 1.0), validated with the column named."""
+    """One weight per QI in QI order (a QI not named: ARX's default 0.5), validated with the
+    column named."""
     if weights is None:
         return None
     for column, w in weights.items():
@@ -76,7 +78,7 @@ def qi_weights(
             raise AttributeWeightError(column, "not a quasi-identifier")
         if isinstance(w, bool) or not isinstance(w, int | float) or not np.isfinite(w) or w < 0:
             raise AttributeWeightError(column, "must be a finite number >= 0")
-    return tuple(float(weights.get(c, 1.0)) for c in qi)
+    return tuple(float(weights.get(c, DEFAULT_WEIGHT)) for c in qi)
 
 
 def apply_transformation(

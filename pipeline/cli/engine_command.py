@@ -188,7 +188,7 @@ WeightOption = Annotated[
     typer.Option(
         "--weight",
         metavar="COL=W",
-        help="Attribute weight in the loss (ARX's; repeat; default 1, scaled by the largest).",
+        help="Attribute weight in the loss (ARX's; repeat; default 0.5, scaled by the largest).",
     ),
 ]
 MinLevelOption = Annotated[

@@ -80,8 +80,8 @@ class PrivacyProfile(BaseModel):
     metric: MetricName = "nu-entropy"
     min_cell_count: int = Field(ge=1)
     # ARX's utility levers for the microdata search (transforms.anonymize): a weight per QI
-    # (its loss counts w / max(w); unnamed QIs 1) and inclusive level bounds per QI, levels
-    # counted in the shipped hierarchy (0 = the value itself).
+    # (its loss counts w / max(w); unnamed QIs 0.5, as in ARX) and inclusive level bounds
+    # per QI, levels counted in the shipped hierarchy (0 = the value itself).
     weights: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
     min_levels: dict[str, Annotated[int, Field(ge=0, strict=True)]] | None = None
     max_levels: dict[str, Annotated[int, Field(ge=0, strict=True)]] | None = None
