@@ -111,3 +111,47 @@ def test_missing_or_empty_key_file_is_a_configuration_error_naming_the_file(
     monkeypatch.setenv("ANONRELEASE_HMAC_KEY_FILE", str(empty))
     with pytest.raises(MissingKeyError, match=r"empty\.key is empty"):
         load_hmac_key()
+
+
+def test_shipped_profile_keeps_region_through_its_level_bounds() -> None:
+    profile = load_config().profile
+    assert profile.max_levels is not None and profile.max_levels["postal_code"] <= 2
+    assert profile.weights is not None
+
+
+@pytest.mark.parametrize(
+    ("levers", "field"),
+    [
+        ("  weights: {age: -1}\n", "weights.age"),
+        ("  weights: {age: .inf}\n", "weights.age"),
+        ("  weights: {zip: 1}\n", "weights.zip"),
+        ("  min_levels: {age: 1.5}\n", "min_levels.age"),
+        ("  min_levels: {gender: -1}\n", "min_levels.gender"),
+        ("  max_levels: {postal_code: 4}\n", "max_levels.postal_code"),
+        ("  max_levels: {zip: 1}\n", "max_levels.zip"),
+        ("  min_levels: {age: 3}\n  max_levels: {age: 2}\n", "min_levels.age"),
+        ("  metric: aecs\n  weights: {age: 2}\n", "weights"),
+    ],
+)
+def test_bad_weights_and_level_bounds_fail_at_load_naming_the_field(
+    tmp_path: Path, levers: str, field: str
+) -> None:
+    bad = tmp_path / "release.yaml"
+    bad.write_text(
+        "profile:\n  quasi_identifiers: [age, gender, postal_code]\n  k: 5\n"
+        "  suppression_limit: 0.1\n  min_cell_count: 5\n" + levers
+    )
+    with pytest.raises(ConfigError, match=field.replace(".", r"\.")):
+        load_config(bad)
+
+
+def test_weights_and_level_bounds_load(tmp_path: Path) -> None:
+    good = tmp_path / "release.yaml"
+    good.write_text(
+        "profile:\n  quasi_identifiers: [age, gender, postal_code]\n  k: 5\n"
+        "  suppression_limit: 0.1\n  min_cell_count: 5\n"
+        "  weights: {age: 1, gender: 0.5}\n  min_levels: {age: 1}\n  max_levels: {postal_code: 2}\n"
+    )
+    profile = load_config(good).profile
+    assert profile.weights == {"age": 1.0, "gender": 0.5}
+    assert profile.min_levels == {"age": 1} and profile.max_levels == {"postal_code": 2}

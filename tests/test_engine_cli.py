@@ -161,3 +161,79 @@ def test_missing_hierarchy_names_the_column(small: Path) -> None:
     )
     assert result.exit_code == 2
     assert "'disease'" in result.output
+
+
+def _small_anonymize(small: Path, *extra: str) -> tuple[int, str, dict | None]:
+    report = small / "bounds.json"
+    report.unlink(missing_ok=True)
+    result = runner.invoke(
+        app,
+        [
+            "anonymize",
+            str(small / "t.csv"),
+            "--hierarchies",
+            str(small),
+            *_qi_args(["zip", "sex"]),
+            "--k",
+            "3",
+            "--suppression-limit",
+            "0.05",
+            "--output",
+            str(small / "o.csv"),
+            "--report",
+            str(report),
+            *extra,
+        ],
+    )
+    body = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
+    return result.exit_code, result.output, body
+
+
+def test_weight_and_level_options_reach_the_search(small: Path) -> None:
+    code, output, plain = _small_anonymize(small)
+    assert code == 0, output
+    assert plain is not None and plain["transformation"] == [0, 0]  # the outlier is suppressed
+    code, output, body = _small_anonymize(
+        small, "--min-level", "zip=1", "--max-level", "sex=0", "--weight", "zip=0.5"
+    )
+    assert code == 0, output
+    assert body is not None and body["transformation"] == [1, 0]
+    assert body["min_levels"] == {"zip": 1} and body["max_levels"] == {"sex": 0}
+    assert body["weights"] == {"zip": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("extra", "option", "needle"),
+    [
+        (["--weight", "zip"], "--weight", "COLUMN=VALUE"),
+        (["--weight", "=1"], "--weight", "COLUMN=VALUE"),
+        (["--weight", "zip=heavy"], "--weight", "'zip'"),
+        (["--weight", "zip=-1"], "--weight", "'zip'"),
+        (["--weight", "zip=inf"], "--weight", "'zip'"),
+        (["--min-level", "zip=1.5"], "--min-level", "'zip'"),
+        (["--max-level", "age=1"], "--max-level", "'age'"),
+        (["--max-level", "zip=1", "--max-level", "zip=2"], "--max-level", "twice"),
+    ],
+)
+def test_malformed_weight_and_level_options_are_one_line_usage_errors(
+    small: Path, extra: list[str], option: str, needle: str
+) -> None:
+    code, output, body = _small_anonymize(small, *extra)
+    assert code == 2
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"usage error: {option}:"), output
+    assert needle in lines[0]
+    assert body is None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--max-level", "zip=3"], ["--min-level", "sex=1", "--max-level", "sex=0"]],
+)
+def test_levels_outside_the_hierarchy_exit_2_naming_the_column(
+    small: Path, extra: list[str]
+) -> None:
+    code, output, _ = _small_anonymize(small, *extra)
+    assert code == 2
+    assert "LevelBoundsError" in output and ("'zip'" in output or "'sex'" in output)
+    assert "19999" not in output

@@ -150,3 +150,54 @@ def test_a_series_keeps_its_first_transformation_until_reset(tmp_path) -> None:
     assert frozen_series(tmp_path, "d", "monthly") == rerun
     assert reset_series(tmp_path, "d", "monthly")
     assert frozen_series(tmp_path, "d", "monthly") is None
+
+
+def test_a_frozen_node_outside_the_profiles_level_bounds_holds_the_series(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """Bounds changed after a series started: the frozen node is neither released nor
+    silently replaced; the series is held (audited) naming the column, until a reset."""
+    from types import SimpleNamespace
+
+    import pipeline.steps.anonymize as step
+    from pipeline.settings.release_config import PrivacyProfile
+
+    profile = PrivacyProfile(
+        quasi_identifiers=("age", "gender", "postal_code"),
+        k=2,
+        suppression_limit=0.1,
+        min_cell_count=2,
+        max_levels={"postal_code": 2},
+    )
+    customers = pd.DataFrame(
+        {
+            "pseudonym": [f"p{i}" for i in range(40)],
+            "gender": ["F", "M"] * 20,
+            "age": [str(30 + i % 4) for i in range(40)],
+            "postal_code": ["001", "002"] * 20,
+        }
+    )
+    frozen = FrozenSeries(
+        dataset="customers_microdata",
+        cadence="monthly",
+        transformation={"age": 0, "gender": 0, "postal_code": 3},
+        first_run="2026-11-24",
+        first_cutoff=date(2026, 10, 31),
+    )
+    written: list[str] = []
+    events: list[dict] = []
+    monkeypatch.setattr(step, "read", lambda ctx, zone, name: customers)
+    monkeypatch.setattr(step, "frozen_series", lambda workdir, dataset, cadence: frozen)
+    monkeypatch.setattr(step, "write", lambda ctx, zone, name, df: written.append(name))
+    monkeypatch.setattr(step, "finish", lambda ctx, name, report: report)
+    monkeypatch.setattr(step.audit, "record", lambda workdir, **event: events.append(event))
+    series = {"monthly": {"cutoff": "2026-11-30", "reference_date": "2026-11-30"}}
+    ctx = SimpleNamespace(
+        config=SimpleNamespace(profile=profile, workdir=tmp_path),
+        run_id="2026-12-01",
+        read_report=lambda name: {"series": series},
+    )
+    report = step.anonymize(ctx)  # type: ignore[arg-type]
+    held = report["series"]["monthly"]["held"]
+    assert "outside the profile's level bounds" in held and "postal_code" in held
+    assert written == [] and [e["event"] for e in events] == ["series.held"]

@@ -4,6 +4,14 @@
 (see ``transforms.lattice`` for the search, its order and tie-break) and every record of a
 violating class suppressed: all its QIs read ``*`` (ARX's marker). Suppressed records are kept
 (``suppressed_mask`` says which); non-QI columns are never changed.
+
+ARX's utility levers: ``weights`` (``ARXConfiguration.setAttributeWeight``: a QI's
+contribution to the loss is multiplied by its weight over the largest one, see
+``transforms.metrics``) and ``min_levels`` / ``max_levels`` (``DataDefinition``'s
+``setMinimumGeneralization`` / ``setMaximumGeneralization``: only nodes within the bounds are
+searched, see ``transforms.lattice``). All three map a QI's name to a value; a QI not named
+has ARX's default weight 0.5 and is unbounded. Unknown names, levels outside a hierarchy and
+negative weights are ``ConfigurationError``s naming the column.
 """
 
 from __future__ import annotations
@@ -16,20 +24,29 @@ import pandas as pd
 
 from transforms.encode import encode_table
 from transforms.hierarchy import Hierarchy
-from transforms.lattice import SearchResult, evaluate_node, max_suppressed, search
-from transforms.metrics import get_metric
+from transforms.lattice import (
+    LevelBoundsError,
+    SearchResult,
+    evaluate_node,
+    level_bounds,
+    max_suppressed,
+    search,
+)
+from transforms.metrics import AttributeWeightError, get_metric, weighted
 from transforms.options import SEARCH_METHODS, SearchMethod
 from transforms.privacy_models import PrivacyModel, PrivacyModelError, qi_class_ids
 
 __all__ = [
     "SUPPRESSED",
     "AnonymizationResult",
+    "TransformationOutOfBoundsError",
     "anonymize",
     "anonymize_at",
     "apply_transformation",
 ]
 
 SUPPRESSED = "*"
+DEFAULT_WEIGHT = 0.5  # ARXConfiguration.getAttributeWeight of an attribute given no weight
 
 
 @dataclass(frozen=True)
@@ -43,6 +60,25 @@ class AnonymizationResult:
     min_class_size: int
     nodes_checked: int
     lattice_size: int = 0
+
+
+class TransformationOutOfBoundsError(LevelBoundsError):
+    """A given transformation generalizes a QI below its minimum or above its maximum level."""
+
+
+def qi_weights(
+    qi: Sequence[str], weights: Mapping[str, float] | None, /
+) -> tuple[float, ...] | None:
+    """One weight per QI in QI order (a QI not named: ARX's default 0.5), validated with the
+    column named."""
+    if weights is None:
+        return None
+    for column, w in weights.items():
+        if column not in qi:
+            raise AttributeWeightError(column, "not a quasi-identifier")
+        if isinstance(w, bool) or not isinstance(w, int | float) or not np.isfinite(w) or w < 0:
+            raise AttributeWeightError(column, "must be a finite number >= 0")
+    return tuple(float(weights.get(c, DEFAULT_WEIGHT)) for c in qi)
 
 
 def apply_transformation(
@@ -74,8 +110,16 @@ def anonymize(
     suppression_limit: float,
     metric: str = "nu-entropy",
     method: SearchMethod = "optimal",
+    weights: Mapping[str, float] | None = None,
+    min_levels: Mapping[str, int] | None = None,
+    max_levels: Mapping[str, int] | None = None,
 ) -> AnonymizationResult:
-    """Find and apply the optimal transformation.
+    """Find and apply the optimal transformation among the nodes within the level bounds.
+
+    ``weights`` multiply each QI's contribution to ``metric`` (ARX's attribute weights,
+    normalized by the largest); ``min_levels`` / ``max_levels`` bound each named QI's level
+    (inclusive). ``method="mondrian"`` (local recoding) has no levels or per-QI loss to bound
+    or weigh: it takes none of the three.
 
     Examples
     --------
@@ -87,6 +131,11 @@ def anonymize(
     ({'sex': 1}, ['*', '*', '*'])
     """
     if method == "mondrian":
+        if weights or min_levels or max_levels:
+            raise PrivacyModelError(
+                "weights and level bounds apply to the optimal full-domain search, not to "
+                "method='mondrian'"
+            )
         return _mondrian(df, qi=qi, hierarchies=hierarchies, models=models)
     if method not in SEARCH_METHODS:
         raise PrivacyModelError(f"unknown method {method!r}; choose one of {SEARCH_METHODS}")
@@ -102,9 +151,16 @@ def anonymize(
             if column in qi:
                 raise PrivacyModelError(f"column {column!r} cannot be both QI and sensitive")
             sensitive.append(column)
+    loss_metric = weighted(get_metric(metric), qi_weights(qi, weights))
+    low, high = _bounds(qi, hierarchies, min_levels, max_levels)
     enc = encode_table(df, qi=qi, hierarchies=hierarchies, sensitive=sensitive)
     result: SearchResult = search(
-        enc, models=models, suppression_limit=suppression_limit, metric=get_metric(metric)
+        enc,
+        models=models,
+        suppression_limit=suppression_limit,
+        metric=loss_metric,
+        min_levels=low,
+        max_levels=high,
     )
     if result.levels is None or result.evaluation is None:
         return AnonymizationResult(
@@ -148,16 +204,34 @@ def anonymize_at(
     suppression_limit: float,
     transformation: Mapping[str, int],
     metric: str = "nu-entropy",
+    weights: Mapping[str, float] | None = None,
+    min_levels: Mapping[str, int] | None = None,
+    max_levels: Mapping[str, int] | None = None,
 ) -> AnonymizationResult:
     """Apply one given transformation, if it satisfies the models within the suppression limit.
 
     A release series freezes the transformation of its first release: a new optimum each
     night would let a recipient intersect two differently generalized files. The result's
     ``transformation`` is None when the frozen node no longer satisfies the models.
+
+    ``weights`` only change the reported loss. A transformation outside ``min_levels`` /
+    ``max_levels`` raises ``TransformationOutOfBoundsError``: the bounds say which nodes the
+    profile allows, and a node outside them is not silently released (nor silently replaced,
+    which would change a frozen series; the caller decides, see ``pipeline.steps.anonymize``).
     """
     missing = [c for c in qi if c not in transformation]
     if missing:
         raise PrivacyModelError(f"transformation gives no level for {missing}")
+    loss_metric = weighted(get_metric(metric), qi_weights(qi, weights))
+    low, high = _bounds(qi, hierarchies, min_levels, max_levels)
+    for j, column in enumerate(qi):
+        level = int(transformation[column])
+        if (low is not None and level < low[j]) or (high is not None and level > high[j]):
+            raise TransformationOutOfBoundsError(
+                column,
+                f"level {level} outside the bounds {low[j] if low else 0}.."
+                f"{high[j] if high else hierarchies[column].height - 1}",
+            )
     sensitive = sorted({m.sensitive_column for m in models if m.sensitive_column is not None})
     enc = encode_table(df, qi=qi, hierarchies=hierarchies, sensitive=sensitive)
     levels = [int(transformation[c]) for c in qi]
@@ -180,7 +254,6 @@ def anonymize_at(
     data = apply_transformation(
         df, qi=qi, hierarchies=hierarchies, levels=levels, suppressed_mask=mask
     )
-    loss_metric = get_metric(metric)
     bound = float(loss_metric.lower_bounds(enc, np.asarray([levels], dtype=np.int64))[0])
     return AnonymizationResult(
         data=data,
@@ -192,6 +265,22 @@ def anonymize_at(
         min_class_size=int(kept.min()) if len(kept) else 0,
         nodes_checked=1,
     )
+
+
+def _bounds(
+    qi: Sequence[str],
+    hierarchies: Mapping[str, Hierarchy],
+    min_levels: Mapping[str, int] | None,
+    max_levels: Mapping[str, int] | None,
+) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    if not min_levels and not max_levels:
+        return None, None
+    heights = []
+    for column in qi:
+        if column not in hierarchies:
+            raise PrivacyModelError(f"no hierarchy for quasi-identifier {column!r}")
+        heights.append(hierarchies[column].height)
+    return level_bounds(qi, heights, min_levels=min_levels, max_levels=max_levels)
 
 
 def _mondrian(

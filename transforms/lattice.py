@@ -24,6 +24,15 @@ How the search avoids checking most nodes (after ARX's Flash, Kohlmayer et al. 2
 - When a model is not monotonic under the configured suppression, nothing is tagged: nodes are
   checked in order of their lower bound until the bound exceeds the best value found.
 
+Level bounds (ARX's ``DataDefinition.setMinimumGeneralization`` / ``setMaximumGeneralization``):
+``search`` can be given a minimum and a maximum level per QI; the lattice is then only the
+nodes within the bounds (a box of the full lattice, itself a lattice with the bounds as bottom
+and top), so a node outside is never checked, tagged or returned, and ``lattice_size`` counts
+the box. Tagging stays correct: an up-set or down-set within the box is the full one cut to the
+box, and monotonicity holds between any two nodes of it. Node ids are mixed-radix over the
+box's spans, so the lexicographic tie-break is unchanged. Without bounds the box is the full
+lattice and the search is the same as before, node for node.
+
 Correctness argument for the result: every node ends up checked, tagged, or excluded by the
 bound. For a priori metrics every satisfying node (checked or tagged) has a known value and the
 minimum over them is taken. For other monotonic metrics the optimum is a minimal satisfying
@@ -36,7 +45,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,11 +59,13 @@ from transforms.privacy_models import ClassStats, PrivacyModel, iter_class_stats
 
 __all__ = [
     "LatticeTooLargeError",
+    "LevelBoundsError",
     "SearchResult",
     "SuppressionLimitError",
     "brute_force",
     "evaluate_node",
     "lattice_nodes",
+    "level_bounds",
     "search",
 ]
 
@@ -88,14 +99,72 @@ class SearchResult:
     evaluation: NodeEvaluation | None
 
 
-def lattice_nodes(heights: Sequence[int]) -> np.ndarray:
-    """All level vectors, in lexicographic order (row index = mixed-radix node id)."""
+class LevelBoundsError(ConfigurationError, ValueError):
+    """A minimum or maximum generalization level that names no QI or lies outside its
+    hierarchy, or a minimum above the maximum; ``column`` names the QI."""
+
+    def __init__(self, column: str, problem: str) -> None:
+        self.column, self.problem = column, problem
+        super().__init__(f"level bounds of {column!r}: {problem}")
+
+
+def lattice_nodes(
+    heights: Sequence[int],
+    /,
+    *,
+    min_levels: Sequence[int] | None = None,
+    max_levels: Sequence[int] | None = None,
+) -> np.ndarray:
+    """All level vectors within the bounds, in lexicographic order (row index = node id).
+
+    Without bounds every level of every QI (``0 .. height - 1``); ``min_levels`` and
+    ``max_levels`` (one inclusive level per QI) cut the lattice to a box.
+    """
     if not heights:
         return np.zeros((1, 0), dtype=np.int64)
-    size = math.prod(heights)
+    low = list(min_levels) if min_levels is not None else [0] * len(heights)
+    high = list(max_levels) if max_levels is not None else [h - 1 for h in heights]
+    size = math.prod(max(b - a + 1, 0) for a, b in zip(low, high, strict=True))
     if size > MAX_LATTICE_SIZE:
         raise LatticeTooLargeError(size, MAX_LATTICE_SIZE)
-    return np.asarray(list(itertools.product(*(range(h) for h in heights))), dtype=np.int64)
+    ranges = (range(a, b + 1) for a, b in zip(low, high, strict=True))
+    return np.asarray(list(itertools.product(*ranges)), dtype=np.int64).reshape(size, len(heights))
+
+
+def level_bounds(
+    qi: Sequence[str],
+    heights: Sequence[int],
+    /,
+    *,
+    min_levels: Mapping[str, int] | None = None,
+    max_levels: Mapping[str, int] | None = None,
+) -> tuple[tuple[int, ...] | None, tuple[int, ...] | None]:
+    """Per-QI bounds (in QI order) from maps by column name, validated with the column named.
+
+    A column missing from a map is unbounded on that side (0, resp. its hierarchy's top
+    level). Returns ``(None, None)`` when no map is given, so the search runs unchanged.
+    """
+    tops = dict(zip(qi, (h - 1 for h in heights), strict=True))
+    for side, given in (("minimum", min_levels), ("maximum", max_levels)):
+        for column, level in (given or {}).items():
+            if column not in tops:
+                raise LevelBoundsError(column, f"{side} level for a column that is not a QI")
+            if isinstance(level, bool) or not isinstance(level, int | np.integer):
+                raise LevelBoundsError(column, f"{side} level must be a whole number")
+            if not 0 <= level <= tops[column]:
+                raise LevelBoundsError(
+                    column,
+                    f"{side} level {level} outside its hierarchy's levels 0..{tops[column]}",
+                )
+    low = tuple(int((min_levels or {}).get(c, 0)) for c in qi)
+    high = tuple(int((max_levels or {}).get(c, tops[c])) for c in qi)
+    for column, a, b in zip(qi, low, high, strict=True):
+        if a > b:
+            raise LevelBoundsError(column, f"minimum level {a} above maximum level {b}")
+    return (
+        low if min_levels else None,
+        high if max_levels else None,
+    )
 
 
 class SuppressionLimitError(ConfigurationError, ValueError):
@@ -166,13 +235,21 @@ class _Search:
         models: Sequence[PrivacyModel],
         limit: float,
         metric: Metric,
+        min_levels: Sequence[int] | None = None,
+        max_levels: Sequence[int] | None = None,
     ) -> None:
         self.enc = enc
         self.models = tuple(models)
         self.metric = metric
         self.max_suppressed = max_suppressed(enc.n_records, limit)
         self.heights = np.asarray(enc.heights, dtype=np.int64)
-        self.nodes = lattice_nodes(enc.heights)
+        self.low = np.asarray(
+            min_levels if min_levels is not None else [0] * len(enc.heights), dtype=np.int64
+        )
+        self.high = np.asarray(
+            max_levels if max_levels is not None else self.heights - 1, dtype=np.int64
+        )
+        self.nodes = lattice_nodes(enc.heights, min_levels=min_levels, max_levels=max_levels)
         n_nodes = len(self.nodes)
         self.bounds = metric.lower_bounds(enc, self.nodes)
         self.level_sums = self.nodes.sum(axis=1)
@@ -182,9 +259,11 @@ class _Search:
         self.rank = np.empty(n_nodes, dtype=np.int64)
         self.rank[order] = np.arange(n_nodes)
         self.order = order
+        # mixed-radix strides over the box's spans (the full heights without bounds)
+        spans = self.high - self.low + 1
         self.strides = np.ones(len(enc.heights), dtype=np.int64)
         for j in range(len(enc.heights) - 2, -1, -1):
-            self.strides[j] = self.strides[j + 1] * self.heights[j + 1]
+            self.strides[j] = self.strides[j + 1] * spans[j + 1]
         # per QI and level: which nodes are at least / at most that level (for tagging)
         self.at_least = [
             [self.nodes[:, j] >= lv for lv in range(h)] for j, h in enumerate(enc.heights)
@@ -280,7 +359,7 @@ class _Search:
             candidates = [
                 current + int(self.strides[j])
                 for j in range(len(self.heights))
-                if self.nodes[current, j] < self.heights[j] - 1
+                if self.nodes[current, j] < self.high[j]
             ]
             candidates = [c for c in candidates if self.open(c)]
             if not candidates:
@@ -362,12 +441,16 @@ def search(
     suppression_limit: float,
     metric: Metric,
     strategy: Literal["bisect", "flash"] = "bisect",
+    min_levels: Sequence[int] | None = None,
+    max_levels: Sequence[int] | None = None,
 ) -> SearchResult:
     """The optimal transformation (see the module docstring for order and tie-break).
 
-    ``strategy`` only changes how many nodes are checked, never the result.
+    ``strategy`` only changes how many nodes are checked, never the result. ``min_levels``
+    and ``max_levels`` (one inclusive level per QI, from ``level_bounds``) restrict the
+    lattice to the nodes between them.
     """
-    s = _Search(enc, models, suppression_limit, metric)
+    s = _Search(enc, models, suppression_limit, metric, min_levels, max_levels)
     with_suppression = s.max_suppressed > 0
     if all(m.monotonic(with_suppression=with_suppression) for m in models):
         if strategy == "bisect":
@@ -389,9 +472,11 @@ def brute_force(
     models: Sequence[PrivacyModel],
     suppression_limit: float,
     metric: Metric,
+    min_levels: Sequence[int] | None = None,
+    max_levels: Sequence[int] | None = None,
 ) -> SearchResult:
-    """Check every node (reference for tests)."""
-    s = _Search(enc, models, suppression_limit, metric)
+    """Check every node within the bounds (reference for tests)."""
+    s = _Search(enc, models, suppression_limit, metric, min_levels, max_levels)
     s.exclude_worse = lambda: None  # type: ignore[method-assign]
     for node in range(len(s.nodes)):
         s.check(node)

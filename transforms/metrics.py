@@ -21,11 +21,22 @@ Definitions (N records, q quasi-identifiers, S suppressed records):
   ``level / (height - 1)``; a suppressed record counts 1 per QI.
 - ``aecs`` (average equivalence class size): ``N / classes``, the suppressed records forming
   one class (they all read ``*``).
+
+Attribute weights (ARX's ``ARXConfiguration.setAttributeWeight``): the metrics that sum a
+contribution per QI (``nu-entropy``, ``nu-entropy-nm``, ``loss``, ``precision``) multiply QI
+j's contribution, and its share of every lower bound, by ``w_j / max(w)`` as ARX's
+``AbstractMetricMultiDimensional`` does (all weights 0: all 1). Weights are never negative, so
+each weighted bound still bounds its weighted value and the search prunes as before; without
+weights nothing is multiplied and every value is bit-identical to the unweighted metric.
+``discernibility`` and ``aecs`` have no per-attribute decomposition (single-dimensional in
+ARX): weights for them are a ``ConfigurationError``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
 import numpy as np
@@ -37,11 +48,14 @@ from transforms.options import METRIC_NAMES, MetricName
 __all__ = [
     "METRICS",
     "METRIC_NAMES",
+    "AttributeWeightError",
     "Metric",
     "MetricName",
     "NodeEvaluation",
     "UnknownMetricError",
     "get_metric",
+    "normalized_weights",
+    "weighted",
 ]
 
 
@@ -81,10 +95,50 @@ class Metric(Protocol):
     def value(self, enc: EncodedTable, ev: NodeEvaluation, /, *, bound: float) -> float: ...
 
 
-def _per_level_sum(tables: list[np.ndarray], nodes: np.ndarray) -> np.ndarray:
+class AttributeWeightError(ConfigurationError, ValueError):
+    """A weight that is not a finite number >= 0, or weights for a metric that takes none."""
+
+    def __init__(self, column: str | None, problem: str) -> None:
+        self.column, self.problem = column, problem
+        super().__init__(f"weight of {column!r}: {problem}" if column else problem)
+
+
+Weights = tuple[float, ...] | None
+
+
+def normalized_weights(weights: Sequence[float], /) -> tuple[float, ...]:
+    """ARX's normalization: divided by the largest weight; all weights 0 count as all 1."""
+    for w in weights:
+        if not isinstance(w, int | float) or isinstance(w, bool) or not math.isfinite(w) or w < 0:
+            raise AttributeWeightError(None, f"weights must be finite numbers >= 0, got {w!r}")
+    top = max(weights, default=0.0)
+    if top == 0:
+        return tuple(1.0 for _ in weights)
+    return tuple(float(w) / top for w in weights)
+
+
+def weighted(metric: Metric, weights: Sequence[float] | None, /) -> Metric:
+    """``metric`` with one weight per QI (in QI order); ``None``: the metric unchanged."""
+    if weights is None:
+        return metric
+    if "weights" not in {f.name for f in fields(metric)}:  # type: ignore[arg-type]
+        raise AttributeWeightError(
+            None,
+            f"metric {metric.name!r} has no per-attribute contributions to weight; use "
+            "nu-entropy, nu-entropy-nm, loss or precision",
+        )
+    return replace(metric, weights=normalized_weights(weights))  # type: ignore[type-var]
+
+
+def _per_level_sum(
+    tables: list[np.ndarray], nodes: np.ndarray, weights: Weights = None
+) -> np.ndarray:
     total = np.zeros(len(nodes))
     for j, table in enumerate(tables):
-        total = total + table[nodes[:, j]]
+        if weights is None:
+            total = total + table[nodes[:, j]]
+        else:
+            total = total + weights[j] * table[nodes[:, j]]
     return total
 
 
@@ -123,6 +177,7 @@ def _suppressed_tuples(ev: NodeEvaluation) -> np.ndarray:
 @dataclass(frozen=True)
 class NonUniformEntropy:
     monotonic_variant: bool = True
+    weights: Weights = None
 
     @property
     def name(self) -> str:
@@ -137,7 +192,7 @@ class NonUniformEntropy:
         return self.monotonic_variant
 
     def lower_bounds(self, enc: EncodedTable, nodes: np.ndarray, /) -> np.ndarray:
-        return _per_level_sum(_entropy_tables(enc), nodes)
+        return _per_level_sum(_entropy_tables(enc), nodes, self.weights)
 
     def value(self, enc: EncodedTable, ev: NodeEvaluation, /, *, bound: float) -> float:
         base = bound
@@ -149,7 +204,8 @@ class NonUniformEntropy:
         for j, level in enumerate(ev.levels):
             s_g = np.bincount(enc.tuple_gen[j][level][mask], weights=weights)
             s_g = s_g[s_g > 0]
-            extra += float(np.sum(s_g * np.log2(ev.suppressed / s_g)))
+            part = float(np.sum(s_g * np.log2(ev.suppressed / s_g)))
+            extra += part if self.weights is None else self.weights[j] * part
         return base + extra
 
 
@@ -192,6 +248,7 @@ class GeneralizationLoss:
     name: str = "loss"
     a_priori: bool = False
     monotonic: bool = False
+    weights: Weights = None
 
     def _tables(self, enc: EncodedTable) -> list[np.ndarray]:
         tables = []
@@ -213,7 +270,7 @@ class GeneralizationLoss:
         return float(max(enc.n_records, 1) * max(len(enc.qi), 1))
 
     def lower_bounds(self, enc: EncodedTable, nodes: np.ndarray, /) -> np.ndarray:
-        return _per_level_sum(self._tables(enc), nodes) / self._normalizer(enc)
+        return _per_level_sum(self._tables(enc), nodes, self.weights) / self._normalizer(enc)
 
     def value(self, enc: EncodedTable, ev: NodeEvaluation, /, *, bound: float) -> float:
         if ev.suppressed == 0:
@@ -224,7 +281,8 @@ class GeneralizationLoss:
         for j, level in enumerate(ev.levels):
             denominator = max(enc.domain_sizes[j] - 1, 1)
             per_code = (enc.leaf_counts[j][level] - 1) / denominator
-            total += float(np.sum(per_code[enc.tuple_gen[j][level]] * keep_w)) + ev.suppressed
+            part = float(np.sum(per_code[enc.tuple_gen[j][level]] * keep_w)) + ev.suppressed
+            total += part if self.weights is None else self.weights[j] * part
         return total / self._normalizer(enc)
 
 
@@ -233,10 +291,13 @@ class Precision:
     name: str = "precision"
     a_priori: bool = False
     monotonic: bool = False
+    weights: Weights = None
 
     def _fractions(self, enc: EncodedTable, levels: np.ndarray) -> np.ndarray:
         heights = np.maximum(np.asarray(enc.heights, dtype=np.float64) - 1, 1)
-        return levels / heights
+        if self.weights is None:
+            return levels / heights
+        return levels / heights * np.asarray(self.weights, dtype=np.float64)
 
     def lower_bounds(self, enc: EncodedTable, nodes: np.ndarray, /) -> np.ndarray:
         if not enc.qi:
@@ -249,7 +310,9 @@ class Precision:
         n = max(enc.n_records, 1)
         fractions = self._fractions(enc, np.asarray(ev.levels))
         kept = enc.n_records - ev.suppressed
-        return float(np.sum(kept * fractions + ev.suppressed) / (n * len(enc.qi)))
+        # a suppressed record counts 1 per QI, weighted like the QI
+        full = 1 if self.weights is None else np.asarray(self.weights, dtype=np.float64)
+        return float(np.sum(kept * fractions + ev.suppressed * full) / (n * len(enc.qi)))
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
@@ -152,6 +153,55 @@ def _prosecutor_risk(
     return {"qi": list(qi), "before": summary(original), "after": summary(kept)}
 
 
+def _assignments(
+    values: Sequence[str] | None,
+    /,
+    *,
+    option: str,
+    kind: type[int] | type[float],
+    qi: Sequence[str],
+) -> dict[str, Any] | None:
+    """``COL=VALUE`` options (repeatable) as a map; a malformed one is a usage error naming it."""
+    if not values:
+        return None
+    out: dict[str, Any] = {}
+    what = "a whole number" if kind is int else "a number"
+    for text in values:
+        column, sep, raw = text.rpartition("=")
+        if not sep or not column:
+            raise PrivacyOptionError(option, f"expected COLUMN=VALUE, got {text!r}")
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise PrivacyOptionError(option, f"{column!r}: {raw!r} is not {what}") from None
+        if kind is float and not (math.isfinite(value) and value >= 0):
+            raise PrivacyOptionError(option, f"{column!r}: weight must be finite and >= 0")
+        if column not in qi:
+            raise PrivacyOptionError(option, f"{column!r} is not a --qi column")
+        if column in out:
+            raise PrivacyOptionError(option, f"{column!r} given twice")
+        out[column] = value
+    return out
+
+
+WeightOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--weight",
+        metavar="COL=W",
+        help="Attribute weight in the loss (ARX's; repeat; default 0.5, scaled by the largest).",
+    ),
+]
+MinLevelOption = Annotated[
+    list[str] | None,
+    typer.Option("--min-level", metavar="COL=L", help="Lowest level a QI may take (repeat)."),
+]
+MaxLevelOption = Annotated[
+    list[str] | None,
+    typer.Option("--max-level", metavar="COL=L", help="Highest level a QI may take (repeat)."),
+]
+
+
 def anonymize_command(
     input: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV or Parquet.")],
     hierarchies: Annotated[
@@ -176,13 +226,21 @@ def anonymize_command(
     t_distance: TDistanceOption = DEFAULT_T_DISTANCE,
     metric: Annotated[MetricName, typer.Option("--metric")] = DEFAULT_METRIC,
     method: Annotated[Method, typer.Option("--method")] = DEFAULT_METHOD,
+    weight: WeightOption = None,
+    min_level: MinLevelOption = None,
+    max_level: MaxLevelOption = None,
 ) -> None:
-    """Optimal full-domain generalization with record suppression (ARX semantics)."""
+    """Optimal full-domain generalization with record suppression (ARX semantics).
+
+    ``--weight``, ``--min-level`` and ``--max-level`` are ARX's attribute weights and
+    generalization bounds: the optimum is sought among the nodes within the bounds.
+    """
     from rich.console import Console
 
     from transforms.anonymize import anonymize
     from transforms.hierarchy import HierarchyError, find_hierarchies
-    from transforms.lattice import LatticeTooLargeError
+    from transforms.lattice import LatticeTooLargeError, LevelBoundsError
+    from transforms.metrics import AttributeWeightError
     from transforms.privacy_models import PrivacyModelError
 
     err = Console(stderr=True)
@@ -190,6 +248,9 @@ def anonymize_command(
     if k is None and l is None and t is None:
         usage_error(PrivacyOptionError("--k", "give at least one of --k, --l, --t"))
     try:
+        weights = _assignments(weight, option="--weight", kind=float, qi=qi)
+        min_levels = _assignments(min_level, option="--min-level", kind=int, qi=qi)
+        max_levels = _assignments(max_level, option="--max-level", kind=int, qi=qi)
         requirement = requirement_from_options(
             k=k,
             sensitive=sensitive,
@@ -212,11 +273,20 @@ def anonymize_command(
             suppression_limit=suppression_limit,
             metric=metric.value,
             method=cast("SearchMethod", method.value),  # anonymize() checks it
+            weights=weights,
+            min_levels=min_levels,
+            max_levels=max_levels,
         )
         seconds = time.perf_counter() - started
     except PrivacyOptionError as exc:
         usage_error(exc)
-    except (HierarchyError, PrivacyModelError, LatticeTooLargeError) as exc:
+    except (
+        HierarchyError,
+        PrivacyModelError,
+        LatticeTooLargeError,
+        LevelBoundsError,
+        AttributeWeightError,
+    ) as exc:
         err.print(f"[red]{type(exc).__name__}:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     solved = result.transformation is not None
@@ -228,6 +298,9 @@ def anonymize_command(
         "suppression_limit": suppression_limit,
         "metric": metric.value,
         "method": method.value,
+        "weights": weights,
+        "min_levels": min_levels,
+        "max_levels": max_levels,
         "transformation": [result.transformation[col] for col in qi]
         if solved and result.transformation
         else (None if not solved else []),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -29,9 +29,11 @@ from pipeline.settings.paths import (
     DEFAULT_RELEASE_ROOT,
     DEFAULT_SOURCE_DB,
     DEFAULT_WORKDIR,
+    HIERARCHY_DIR,
 )
 from pipeline.settings.secrets import redact_url
 from transforms.errors import ConfigurationError
+from transforms.hierarchy import HierarchyError, find_hierarchies
 from transforms.options import EntropyEstimator, LVariant, MetricName, TDistance
 from transforms.privacy_requirement import PrivacyRequirement, RequirementError
 
@@ -77,6 +79,45 @@ class PrivacyProfile(BaseModel):
     suppression_limit: float = Field(ge=0, le=1)
     metric: MetricName = "nu-entropy"
     min_cell_count: int = Field(ge=1)
+    # ARX's utility levers for the microdata search (transforms.anonymize): a weight per QI
+    # (its loss counts w / max(w); unnamed QIs 0.5, as in ARX) and inclusive level bounds
+    # per QI, levels counted in the shipped hierarchy (0 = the value itself).
+    weights: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
+    min_levels: dict[str, Annotated[int, Field(ge=0, strict=True)]] | None = None
+    max_levels: dict[str, Annotated[int, Field(ge=0, strict=True)]] | None = None
+
+    @model_validator(mode="after")
+    def _levers_are_valid(self) -> PrivacyProfile:
+        """Weights and bounds name QIs, fit the shipped hierarchies and leave a box."""
+        for field in ("weights", "min_levels", "max_levels"):
+            for column in getattr(self, field) or {}:
+                if column not in self.quasi_identifiers:
+                    raise ValueError(f"{field}.{column}: not one of quasi_identifiers")
+        if self.weights and self.metric in ("discernibility", "discernibility-nm", "aecs"):
+            raise ValueError(f"weights: metric {self.metric!r} has no per-attribute loss to weight")
+        bounded = sorted({*(self.min_levels or {}), *(self.max_levels or {})})
+        if bounded:
+            try:
+                trees = find_hierarchies(HIERARCHY_DIR, columns=bounded)
+            except HierarchyError:
+                raise ValueError(
+                    f"min_levels/max_levels: no shipped hierarchy for one of {bounded}"
+                ) from None
+            for column in bounded:
+                top = trees[column].height - 1
+                low = (self.min_levels or {}).get(column, 0)
+                high = (self.max_levels or {}).get(column, top)
+                for field, level in (("min_levels", low), ("max_levels", high)):
+                    if level > top:
+                        raise ValueError(
+                            f"{field}.{column}: level {level} outside the hierarchy's "
+                            f"levels 0..{top}"
+                        )
+                if low > high:
+                    raise ValueError(
+                        f"min_levels.{column}: {low} is above max_levels.{column} {high}"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _requirement_is_valid(self) -> PrivacyProfile:

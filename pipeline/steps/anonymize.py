@@ -4,6 +4,12 @@ A series (one per cadence some recipient receives) describes its period's cut-of
 release takes the optimal transformation; later releases reuse that frozen transformation while
 it still satisfies the privacy models. When it no longer does, the series is held (audited)
 until an operator resets it: a change of generalization is a decision, not a nightly accident.
+
+The profile's ``weights``, ``min_levels`` and ``max_levels`` steer the optimum of a first
+release. A frozen transformation outside the profile's current bounds (the bounds were changed
+after the series started) is not released: the series is held like one whose node no longer
+satisfies the models, and the operator resets it, since silently re-choosing would change a
+frozen series and silently releasing would publish what the profile now forbids.
 """
 
 from __future__ import annotations
@@ -20,7 +26,11 @@ from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
-from transforms.anonymize import AnonymizationResult, anonymize_at
+from transforms.anonymize import (
+    AnonymizationResult,
+    TransformationOutOfBoundsError,
+    anonymize_at,
+)
 from transforms.anonymize import anonymize as anonymize_frame
 from transforms.release_order import canonical_order
 
@@ -36,6 +46,7 @@ def _generalize(
     trees = shipped_hierarchies(qi)
     models = profile.requirement.models()
     limit, metric = profile.suppression_limit, profile.metric
+    weights, low, high = profile.weights, profile.min_levels, profile.max_levels
     if frozen is not None:
         return anonymize_at(
             data,
@@ -45,9 +56,20 @@ def _generalize(
             suppression_limit=limit,
             metric=metric,
             transformation=frozen,
+            weights=weights,
+            min_levels=low,
+            max_levels=high,
         )
     return anonymize_frame(
-        data, qi=qi, hierarchies=trees, models=models, suppression_limit=limit, metric=metric
+        data,
+        qi=qi,
+        hierarchies=trees,
+        models=models,
+        suppression_limit=limit,
+        metric=metric,
+        weights=weights,
+        min_levels=low,
+        max_levels=high,
     )
 
 
@@ -79,8 +101,12 @@ def anonymize(ctx: RunContext) -> dict[str, Any]:
         if frozen is not None and frozen.first_run == ctx.run_id:
             frozen = None  # a rerun of the series' first release chooses again
         started = time.perf_counter()
-        result = _generalize(ctx, customers, frozen.transformation if frozen else None)
-        optimum = result if frozen is None else None
+        out_of_bounds: TransformationOutOfBoundsError | None = None
+        try:
+            result = _generalize(ctx, customers, frozen.transformation if frozen else None)
+        except TransformationOutOfBoundsError as exc:  # only a frozen node can be outside
+            out_of_bounds, result = exc, _generalize(ctx, customers, None)
+        optimum = result if frozen is None or out_of_bounds is not None else None
         if frozen is not None and result.transformation is None:
             optimum = _generalize(ctx, customers, None)
         seconds = time.perf_counter() - started
@@ -102,12 +128,17 @@ def anonymize(ctx: RunContext) -> dict[str, Any]:
                 ctx.config.workdir, run_id=ctx.run_id, event="release.blocked", reasons=[reason]
             )
             raise ReleaseBlocked([reason])
-        if result.transformation is None:
+        if result.transformation is None or out_of_bounds is not None:
             assert frozen is not None and optimum is not None
+            why = (
+                f"lies outside the profile's level bounds ({out_of_bounds.column}: "
+                f"{out_of_bounds.problem})"
+                if out_of_bounds is not None
+                else "no longer satisfies the privacy profile"
+            )
             entry["held"] = (
-                f"the series' frozen transformation {frozen.transformation} no longer satisfies "
-                f"the privacy profile (the optimum now is {optimum.transformation}); reset the "
-                "series to start a new one"
+                f"the series' frozen transformation {frozen.transformation} {why} (the optimum "
+                f"now is {optimum.transformation}); reset the series to start a new one"
             )
             audit.record(
                 ctx.config.workdir,
