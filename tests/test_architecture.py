@@ -8,12 +8,10 @@ a lazy import upward is still a dependency upward.
 from __future__ import annotations
 
 import ast
-import importlib
-import inspect
-import pkgutil
 from pathlib import Path
 
 import pytest
+from project_errors import project_errors
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGES = ("transforms", "expectations", "pipeline", "dags")
@@ -109,26 +107,10 @@ def test_the_module_graph_has_no_cycles() -> None:
     assert cycles == []
 
 
-def _project_exceptions() -> list[type[BaseException]]:
-    classes: list[type[BaseException]] = []
-    for package in ("transforms", "expectations", "pipeline"):
-        root = importlib.import_module(package)
-        for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-            module = importlib.import_module(info.name)
-            for _, obj in inspect.getmembers(module, inspect.isclass):
-                if (
-                    issubclass(obj, BaseException)
-                    and not issubclass(obj, Warning)  # warnings are not errors
-                    and obj.__module__ == info.name
-                ):
-                    classes.append(obj)
-    return classes
-
-
 def test_every_project_exception_derives_from_the_root() -> None:
     from transforms.errors import AnonreleaseError, FinalError, TransientError
 
-    classes = _project_exceptions()
+    classes = project_errors()
     assert len(classes) > 30
     strays = [c.__qualname__ for c in classes if not issubclass(c, AnonreleaseError)]
     assert strays == []
@@ -154,5 +136,5 @@ def test_every_project_exception_derives_from_the_root() -> None:
 def test_errors_the_old_retry_list_missed_are_final(name: str) -> None:
     from transforms.errors import FinalError
 
-    matches = [c for c in _project_exceptions() if c.__name__ == name]
+    matches = [c for c in project_errors() if c.__name__ == name]
     assert matches and all(issubclass(c, FinalError) for c in matches)

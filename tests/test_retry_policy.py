@@ -7,32 +7,14 @@ and the DAG end-to-end tests (tests/test_nightly_dag.py) show a final failure is
 
 from __future__ import annotations
 
-import importlib
-import inspect
-import pkgutil
 from pathlib import Path
 
 import pytest
+from project_errors import project_errors
 
 from transforms.errors import FinalError, TransientError
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def _project_errors() -> list[type[BaseException]]:
-    found: list[type[BaseException]] = []
-    for package in ("transforms", "expectations", "pipeline"):
-        root = importlib.import_module(package)
-        for info in pkgutil.walk_packages(root.__path__, prefix=f"{package}."):
-            module = importlib.import_module(info.name)
-            for _, obj in inspect.getmembers(module, inspect.isclass):
-                if (
-                    issubclass(obj, BaseException)
-                    and not issubclass(obj, Warning)  # warnings are not errors
-                    and obj.__module__ == info.name
-                ):
-                    found.append(obj)
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +30,7 @@ def policy():
 def test_every_final_error_fails_at_once_and_transient_ones_retry(policy) -> None:
     from airflow.sdk import RetryAction
 
-    errors = _project_errors()
+    errors = project_errors()
     finals = [c for c in errors if issubclass(c, FinalError)]
     assert len(finals) > 30
     for cls in errors:
