@@ -28,15 +28,22 @@ from pipeline.release.publish import publish_release, withdraw
 from pipeline.release.series import FrozenSeries, Received, freeze_series, record_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.settings.partners import Recipient
 from pipeline.settings.signing_keys import load_signing_key
 from pipeline.steps.zone_io import finish, read
 from transforms.periods import period_cutoff
 
 
-def _record(ctx: RunContext, recipient: str, name: str, digest: str) -> None:
+def _record(
+    ctx: RunContext,
+    recipient: Recipient,
+    name: str,
+    digest: str,
+    series: dict[str, dict[str, Any]],
+) -> None:
+    """Keep what ``recipient`` received of ``name``; a series. first release freezes it."""
     dataset, cadence = split_series(name)
-    registry = partner_registry(ctx.config.partners)
-    series = (ctx.read_report("anonymize") or {}).get("series", {})
+    own_cadence = cadence or cadence_for(recipient, dataset)
     if dataset == MICRODATA and cadence is not None:
         entry = series[cadence]
         content = read(ctx, "anonymized", f"{MICRODATA}_{cadence}")
@@ -62,14 +69,14 @@ def _record(ctx: RunContext, recipient: str, name: str, digest: str) -> None:
         )
     else:
         content = read(ctx, "anonymized", COUNT_TABLE)
-        cutoff = period_cutoff(ctx.run_date, cadence_for(registry.get(recipient), dataset))
+        cutoff = period_cutoff(ctx.run_date, own_cadence)
         transformation = None
     record_received(
         ctx.config.workdir,
         Received(
-            recipient=recipient,
+            recipient=recipient.id,
             dataset=dataset,
-            cadence=str(cadence or cadence_for(registry.get(recipient), dataset)),
+            cadence=own_cadence,
             run_id=ctx.run_id,
             cutoff=cutoff,
             sha256=digest,
@@ -129,7 +136,9 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     """
     decision = DecisionRecord.read(ctx.run_dir / "reports")
     book = _Ledger(ctx)
-    recipients = partner_registry(ctx.config.partners).ids()
+    registry = partner_registry(ctx.config.partners)
+    recipients = registry.ids()
+    series = (ctx.read_report("anonymize") or {}).get("series", {})
     if decision.profile_failures:
         for recipient in sorted(recipients):
             book.record(recipient, "blocked", reason="; ".join(decision.profile_failures))
@@ -176,7 +185,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             book.record(recipient, "failed", datasets=list(names), reason=failed[recipient])
             continue
         for name in names:
-            _record(ctx, recipient, name, decision.sha256[name])
+            _record(ctx, registry.get(recipient), name, decision.sha256[name], series)
         book.record(
             recipient,
             "provided",

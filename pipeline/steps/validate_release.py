@@ -14,6 +14,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pandas as pd
+
 from pipeline.release.datasets import (
     COUNT_COLUMN,
     COUNT_TABLE,
@@ -29,7 +31,7 @@ from pipeline.release.datasets import (
 from pipeline.release.decision_record import CheckRecord, DecisionRecord
 from pipeline.release.errors import ReleaseBlocked
 from pipeline.release.gate import evaluate_release
-from pipeline.release.series import last_received
+from pipeline.release.series import Received, last_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.settings.partners import Recipient
@@ -87,10 +89,14 @@ def _cutoff(ctx: RunContext, recipient: Recipient, name: str) -> date:
     return period_cutoff(ctx.run_date, cadence_for(recipient, dataset))
 
 
-def _difference_reason(ctx: RunContext, recipient: Recipient, name: str) -> str | None:
+def _difference_reason(
+    ctx: RunContext,
+    recipient: Recipient,
+    name: str,
+    previous: tuple[Received, pd.DataFrame] | None,
+) -> str | None:
     """Why releasing ``name`` to ``recipient`` would single someone out (None: it would not)."""
     dataset, cadence = split_series(name)
-    previous = last_received(ctx.config.workdir, recipient.id, dataset, before_run=ctx.run_id)
     if previous is None:
         return None
     record, old = previous
@@ -152,7 +158,7 @@ def _series_decisions(
                     f"({cadence}); next on or after {upcoming}"
                 )
                 continue
-            reason = _difference_reason(ctx, recipient, name)
+            reason = _difference_reason(ctx, recipient, name, previous)
             if reason is not None:
                 upcoming = first_release_date(next_cutoff(cutoff, cadence), cadence)
                 held[rid] = held.get(rid, {}) | {name: f"{reason}; next try on {upcoming}"}
