@@ -117,3 +117,18 @@ def deidentify(
         }
     )
     return Deidentified(customers=profile, usage=usage_out, questionnaires=questionnaires_out)
+
+
+def deidentify_activity(
+    rows: pd.DataFrame, /, *, customer_ids: pd.Series, key: bytes, keep: tuple[str, ...]
+) -> pd.DataFrame:
+    """Rows of the customers in ``customer_ids`` with the customer id replaced by its
+    pseudonym and only the ``keep`` columns (campaign applications, subscriptions: no email).
+    """
+    rows = rows[rows["customer_id"].isin(customer_ids)]
+    ids = rows["customer_id"]
+    tokens = pseudonymize(ids, key=key, domain=CUSTOMER_DOMAIN)
+    out = pd.DataFrame({"pseudonym": tokens.to_numpy()})
+    for column in keep:
+        out[column] = rows[column].to_numpy()
+    return out

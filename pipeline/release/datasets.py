@@ -21,8 +21,10 @@ from typing import cast
 import pandas as pd
 
 from pipeline.release.gate import CandidateDataset
+from pipeline.release.report_gate import ReportCheck
 from pipeline.settings.partners import PartnerRegistry, Recipient, load_partners
 from pipeline.settings.release_config import PrivacyProfile
+from pipeline.settings.report_specs import load_catalogue
 from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
 from pipeline.sources.schema import COURSE_CATEGORIES
 from transforms.deidentify import NO_VISIT
@@ -46,7 +48,17 @@ def series_name(dataset: str, cadence: Cadence) -> str:
 
 
 def cadence_for(recipient: Recipient, dataset: str) -> Cadence:
-    return recipient.cadence_for(dataset, default=DEFAULT_CADENCE[dataset])
+    """A recipient's cadence for ``dataset`` (report tables: nightly unless agreed)."""
+    return recipient.cadence_for(dataset, default=DEFAULT_CADENCE.get(dataset, "nightly"))
+
+
+def report_names() -> tuple[str, ...]:
+    """The catalogue's partner tables (data/reports/), web statistics excluded."""
+    return tuple(n for n, s in load_catalogue().items() if s.source != "web_access_log")
+
+
+def known_datasets() -> tuple[str, ...]:
+    return (*DATASETS, *report_names())
 
 
 def microdata_series(registry: PartnerRegistry, run_date: date) -> dict[Cadence, date]:
@@ -57,7 +69,7 @@ def microdata_series(registry: PartnerRegistry, run_date: date) -> dict[Cadence,
 
 def partner_registry(path: Path) -> PartnerRegistry:
     """The partner registry, checked against the datasets this catalogue knows."""
-    return load_partners(path, known_datasets=DATASETS)
+    return load_partners(path, known_datasets=known_datasets())
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
@@ -107,12 +119,37 @@ def receives(recipient: Recipient, candidate: CandidateDataset) -> bool:
     return cadence is None or cadence == cadence_for(recipient, dataset)
 
 
+def report_candidates(
+    folder: Path, anonymized: Path, reports: Mapping[str, Mapping[str, object]]
+) -> list[CandidateDataset]:
+    """The catalogue's tables built this run (``reports``: the build step's summaries)."""
+    out = []
+    for name, summary in sorted(reports.items()):
+        check = ReportCheck.from_summary(anonymized / f"{name}.parquet", summary)
+        out.append(
+            CandidateDataset(
+                name=name,
+                path=folder / f"{name}.csv",
+                kind="report",
+                label_orders={d.name: d.codes for d in check.dimensions},
+                report=check,
+            )
+        )
+    return out
+
+
 def candidate_list(
-    folder: Path, *, profile: PrivacyProfile, series: Mapping[str, Mapping[str, int]]
+    folder: Path,
+    *,
+    profile: PrivacyProfile,
+    series: Mapping[str, Mapping[str, int]],
+    reports: Mapping[str, Mapping[str, object]] | None = None,
 ) -> list[CandidateDataset]:
     """The candidate files of a run's ``candidates/`` folder, with what the gate checks.
 
-    ``series`` maps each microdata series' cadence to its transformation.
+    ``series`` maps each microdata series' cadence to its transformation; ``reports`` the
+    catalogue tables built this run to their summaries (the anonymized zone beside
+    ``folder`` holds their internal copies).
     """
     micro = [
         CandidateDataset(
@@ -125,8 +162,10 @@ def candidate_list(
         )
         for cadence, transformation in sorted(series.items())
     ]
+    tables = report_candidates(folder, folder.parent / "anonymized", reports or {})
     return [
         *micro,
+        *tables,
         CandidateDataset(
             name=COUNT_TABLE,
             path=folder / f"{COUNT_TABLE}.csv",

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from pipeline.release.report_gate import ReportCheck, gate_view, report_problems
 from pipeline.settings.partners import PartnerRegistry, Recipient
 from pipeline.settings.release_config import PrivacyProfile
 from transforms.errors import DataError
@@ -53,12 +54,14 @@ class CandidateDataset:
 
     name: str
     path: Path
-    kind: Literal["microdata", "table"]
+    kind: Literal["microdata", "table", "report"]
     qi: tuple[str, ...] = ()
     sensitive: str | None = None
     count_column: str | None = None
     # Each column's label order for the canonical row order (others sort as text).
     label_orders: Mapping[str, Sequence[str]] | None = None
+    # A report table of the catalogue: how it was protected (pipeline.release.report_gate).
+    report: ReportCheck | None = None
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,21 @@ class TableRequirement:
         return f"min_cell_count={self.min_cell_count}"
 
 
+@dataclass(frozen=True)
+class ReportRequirement:
+    """A report table's protection as built (its method and minimum, if suppressed)."""
+
+    method: str
+    min_contributors: int
+
+    def label(self) -> str:
+        if self.method == "suppress":
+            return f"suppress:min_contributors={self.min_contributors}"
+        return self.method
+
+
 # What one validation enforces: the profile's, or the profile tightened by a recipient.
-Requirement = PrivacyRequirement | TableRequirement
+Requirement = PrivacyRequirement | TableRequirement | ReportRequirement
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,8 @@ def read_candidate(candidate: CandidateDataset, /) -> pd.DataFrame:
 
 
 def _profile_requirement(candidate: CandidateDataset, profile: PrivacyProfile) -> Requirement:
+    if candidate.report is not None:
+        return ReportRequirement(candidate.report.method, candidate.report.min_contributors)
     if candidate.kind == "table":
         return TableRequirement(profile.min_cell_count)
     requirement = profile.requirement
@@ -127,6 +145,8 @@ def _profile_requirement(candidate: CandidateDataset, profile: PrivacyProfile) -
 def _recipient_requirement(base: Requirement, recipient: Recipient) -> Requirement:
     """``base`` at least as strict as the recipient's minimums (raises ``RequirementError``
     when ``min_l`` meets a dataset without a sensitive column)."""
+    if isinstance(base, ReportRequirement):
+        return base  # built at the strictest minimum of its recipients (checked in _Checker)
     if isinstance(base, TableRequirement):
         return TableRequirement(max(base.min_cell_count, recipient.min_cell_count))
     return base.tightened(min_k=recipient.min_k, min_l=recipient.min_l)
@@ -146,6 +166,10 @@ def suite_parameters(candidate: CandidateDataset, profile: PrivacyProfile) -> di
 def _parameters(
     candidate: CandidateDataset, profile: PrivacyProfile, req: Requirement
 ) -> dict[str, Any]:
+    if candidate.report is not None or isinstance(req, ReportRequirement):
+        if candidate.report is None:
+            raise UnreadableDatasetError(f"{candidate.name}: a report table without its check")
+        return gate_view(pd.read_parquet(candidate.report.internal), candidate.report)[1]
     if isinstance(req, TableRequirement):
         if not candidate.count_column:
             from expectations.validation import SuiteConfigError
@@ -197,13 +221,19 @@ class _Checker:
         try:
             if candidate.name not in self.frames:
                 self.frames[candidate.name] = read_candidate(candidate)
+            frame = self.frames[candidate.name]
+            extra: list[str] = []
+            if candidate.report is not None:
+                internal = pd.read_parquet(candidate.report.internal)
+                extra = report_problems(candidate.name, frame, internal, candidate.report)
+                frame = gate_view(internal, candidate.report)[0]
             outcome = self.validator.run(
-                self.frames[candidate.name],
+                frame,
                 suite=suite_for(candidate),
                 parameters=_parameters(candidate, self.profile, req),
                 label=f"{candidate.name}.{re.sub(r'[^A-Za-z0-9=._-]+', '_', req.label())}",
             )
-            reasons = _reasons(candidate, req, outcome)
+            reasons = _reasons(candidate, req, outcome) + extra
             if not is_canonical(self.frames[candidate.name], label_orders=candidate.label_orders):
                 reasons.append(
                     f"{candidate.name}: rows are not in canonical order "
@@ -261,6 +291,16 @@ def evaluate_release(
                 except RequirementError:
                     reasons.append(f"{candidate.name}: min_l needs a sensitive column")
                     continue
+                report = candidate.report
+                if (
+                    report is not None
+                    and report.method == "suppress"
+                    and recipient.min_cell_count > report.min_contributors
+                ):
+                    reasons.append(
+                        f"{candidate.name}: suppressed at {report.min_contributors} contributors,"
+                        f" below this recipient's minimum of {recipient.min_cell_count}"
+                    )
                 reasons += checker.reasons(candidate, req)
             if reasons:
                 blocked[recipient.id] = tuple(reasons)

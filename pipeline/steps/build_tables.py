@@ -19,8 +19,12 @@ from pipeline.release.datasets import (
     series_name,
     table_label_orders,
 )
+from pipeline.release.report_protection import protect_cells
+from pipeline.release.reports import BuiltReport, build_report, summary_bytes
 from pipeline.run.context import RunContext
+from pipeline.settings.report_specs import SuppressMethod, load_catalogue
 from pipeline.sources.hierarchies import shipped_hierarchies
+from pipeline.sources.report_dimensions import store_areas
 from pipeline.steps.anonymize import UNIT
 from pipeline.steps.zone_io import finish, read, write
 from transforms.tables import SUPPRESSED_COLUMN, count_distinct_table
@@ -69,9 +73,65 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
         microdata = read(ctx, "anonymized", f"{MICRODATA}_{cadence}").drop(columns=UNIT)
         (candidates / f"{name}.csv").write_bytes(csv_bytes(microdata))
         datasets[name] = len(microdata)
+    reports = {name: built.summary() for name, built in _catalogue(ctx).items()}
+    for name in reports:
+        datasets[name] = reports[name]["cells"]
     report = {
         "datasets": datasets,
+        "reports": reports,
         "table_min_cell_count": min_count,
         "table_cells_suppressed": int(table[SUPPRESSED_COLUMN].sum()),
     }
     return finish(ctx, "build_tables", report)
+
+
+REPORT_FRAMES = {
+    "customers": "customers",
+    "usage": "usage",
+    "questionnaires": "questionnaires",
+    "campaigns": "campaigns",
+    "subscriptions": "subscriptions",
+}
+
+
+def report_frames(ctx: RunContext) -> dict[str, Any]:
+    """The de-identified tables the report catalogue is built from."""
+    return {name: read(ctx, "deidentified", zone) for name, zone in REPORT_FRAMES.items()}
+
+
+def _catalogue(ctx: RunContext) -> dict[str, BuiltReport]:
+    """Build every partner table of the catalogue with its default method (web statistics
+    are internal: written by deidentify, never a candidate).
+
+    A suppressed table is built at the strictest minimum among the recipients that may
+    receive it (one version for all: two versions could be subtracted).
+    """
+    registry = partner_registry(ctx.config.partners)
+    frames = report_frames(ctx)
+    areas = store_areas(read(ctx, "clean", "stores"))
+    built: dict[str, BuiltReport] = {}
+    for name, spec in load_catalogue().items():
+        if spec.source == "web_access_log":
+            continue
+        method = spec.method()
+        recipients = [r for r in registry.recipients if r.allows(name)]
+        minimum = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
+        if not isinstance(method, SuppressMethod):
+            minimum = 0
+        report = build_report(
+            spec,
+            frames=frames,
+            store_areas=areas,
+            run_date=ctx.run_date,
+            method=method,
+            min_contributors=minimum,
+            protect=protect_cells,
+        )
+        (ctx.zone("candidates") / f"{name}.csv").write_bytes(csv_bytes(report.table.published))
+        (ctx.zone("candidates") / f"{name}.summary.json").write_bytes(
+            summary_bytes(report.summary())
+        )
+        write(ctx, "anonymized", name, report.table.internal)
+        write(ctx, "quarantine", f"report_{name}", report.quarantined)
+        built[name] = report
+    return built

@@ -14,7 +14,7 @@ from pipeline.run.context import RunContext
 from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
-from transforms.deidentify import Deidentified, as_of
+from transforms.deidentify import Deidentified, as_of, deidentify_activity
 from transforms.deidentify import deidentify as deidentify_tables
 from transforms.parse import REASON_COLUMN
 from transforms.periods import age_reference_for_tables
@@ -78,6 +78,28 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]
     return out
 
 
+# Activity tables the report catalogue counts, and the columns kept (never an email).
+ACTIVITY = {
+    "campaigns": ("campaign_applications", ("campaign_code", "applied_on", "channel")),
+    "subscriptions": ("mail_subscriptions", ("list_name", "subscribed_on", "unsubscribed_on")),
+}
+
+
+def _activity(ctx: RunContext, *, key: bytes, customers: pd.DataFrame) -> None:
+    """Campaign applications and subscriptions of the released customers, pseudonymized.
+
+    Rows of customers deleted, opted out, tombstoned or quarantined drop out at the join of
+    the report records (``transforms.report_records``) and here already for the former.
+    """
+    current = read(ctx, "clean", "customers_current")["customer_id"]
+    for name, (table, keep) in ACTIVITY.items():
+        rows = deidentify_activity(
+            read(ctx, "clean", table), customer_ids=current, key=key, keep=keep
+        )
+        rows = rows[rows["pseudonym"].isin(customers["pseudonym"])].reset_index(drop=True)
+        write(ctx, "deidentified", name, rows)
+
+
 def deidentify(ctx: RunContext) -> dict[str, Any]:
     """Drop direct identifiers, pseudonymize ids with the keyed HMAC, derive ages.
 
@@ -118,6 +140,7 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
         "questionnaires",
         out.questionnaires[~answers_bad].reset_index(drop=True),
     )
+    _activity(ctx, key=key, customers=customers)
     series = _series_profiles(ctx, key=key)
     visits = daily_visit_totals(read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
     write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate

@@ -15,7 +15,6 @@ from typing import Any
 
 from pipeline.release import ledger
 from pipeline.release.datasets import (
-    COUNT_TABLE,
     MICRODATA,
     cadence_for,
     partner_registry,
@@ -68,7 +67,7 @@ def _record(
             file=path.name,
         )
     else:
-        content = read(ctx, "anonymized", COUNT_TABLE)
+        content = read(ctx, "anonymized", dataset)
         cutoff = period_cutoff(ctx.run_date, own_cadence)
         transformation = None
     record_received(
@@ -169,6 +168,10 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         files = {
             f"{split_series(n)[0]}.csv": ctx.run_dir / "candidates" / f"{n}.csv" for n in names
         }
+        for n in names:  # a report table's summary goes with it (cells, shares, method)
+            summary = ctx.run_dir / "candidates" / f"{n}.summary.json"
+            if summary.is_file():
+                files[f"{n}.summary.json"] = summary
         parameters = {split_series(n)[0]: decision.parameters.get(n, {}) for n in names}
         try:
             release = publish_release(

@@ -73,6 +73,8 @@ def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
             if profile.t is not None:
                 micro |= {"t": profile.t, "t_distance": profile.t_distance}
         out[f"{MICRODATA}@{cadence}"] = micro
+    for name, summary in tables.get("reports", {}).items():
+        out[name] = {k: v for k, v in summary.items() if k != "dimensions"}
     out[COUNT_TABLE] = {
         "protection": "primary suppression",
         "min_cell_count": tables.get("table_min_cell_count"),
@@ -120,6 +122,9 @@ def _difference_reason(
             f"{diff.classes_changed_below_k} of {diff.classes_compared} classes changed by "
             f"fewer than k={k} records since the release of {record.run_id}"
         )
+    reports = (ctx.read_report("build_tables") or {}).get("reports", {})
+    if dataset in reports:
+        return _report_difference(ctx, dataset, reports[dataset], record, old)
     threshold = int((ctx.read_report("build_tables") or {})["table_min_cell_count"])
     tdiff = table_difference(
         old,
@@ -134,6 +139,30 @@ def _difference_reason(
     return (
         f"{tdiff.cells_at_risk} of {tdiff.cells_compared} cells changed by fewer than "
         f"{threshold} since the release of {record.run_id} and were published in either"
+    )
+
+
+def _report_difference(
+    ctx: RunContext, name: str, summary: dict[str, Any], record: Received, old: pd.DataFrame
+) -> str | None:
+    """A suppressed report table: no cell's contributors may move by 1..n-1 while published
+    in either release. The cell key method and DP protect differences by their noise."""
+    if summary["method"] != "suppress":
+        return None
+    threshold = int(summary["min_contributors"])
+    tdiff = table_difference(
+        old,
+        read(ctx, "anonymized", name),
+        dimensions=tuple(summary["dimensions"]),
+        count="contributors",
+        suppressed=SUPPRESSED_COLUMN,
+        threshold=threshold,
+    )
+    if tdiff.safe:
+        return None
+    return (
+        f"{tdiff.cells_at_risk} of {tdiff.cells_compared} cells' contributors changed by fewer "
+        f"than {threshold} since the release of {record.run_id} and were published in either"
     )
 
 
@@ -171,7 +200,10 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
     """Check every candidate against the profile and each recipient's minimum; fail closed."""
     series = {c: e["transformation"] for c, e in _series(ctx).items() if "transformation" in e}
     candidates = candidate_list(
-        ctx.run_dir / "candidates", profile=ctx.config.profile, series=series
+        ctx.run_dir / "candidates",
+        profile=ctx.config.profile,
+        series=series,
+        reports=(ctx.read_report("build_tables") or {}).get("reports", {}),
     )
     registry = partner_registry(ctx.config.partners)
     checked = {c.name: sha256(c.path) for c in candidates}
