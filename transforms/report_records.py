@@ -26,6 +26,22 @@ def month_window(run_date: date, months: int) -> tuple[date, date]:
     return start, end
 
 
+def quarter_window(run_date: date, quarters: int) -> tuple[date, date]:
+    """The first and last day of the ``quarters`` complete calendar quarters before
+    ``run_date``'s quarter (run on 2026-11-24 with 4: 2025-10-01 .. 2026-09-30)."""
+    first_month = 3 * ((run_date.month - 1) // 3) + 1
+    first_of_quarter = run_date.replace(month=first_month, day=1)
+    end = (pd.Timestamp(first_of_quarter) - pd.Timedelta(days=1)).date()
+    start = (pd.Timestamp(first_of_quarter) - pd.DateOffset(months=3 * quarters)).date()
+    return start, end
+
+
+def window_quarters(start: date, end: date) -> tuple[str, ...]:
+    """Every ``YYYY-Qn`` from ``start``'s quarter to ``end``'s, in order."""
+    periods = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="Q")
+    return tuple(f"{p.year}-Q{p.quarter}" for p in periods)
+
+
 def window_months(start: date, end: date) -> tuple[str, ...]:
     """Every ``YYYY-MM`` from ``start``'s month to ``end``'s, in order (a table's month domain)."""
     periods = pd.period_range(pd.Timestamp(start), pd.Timestamp(end), freq="M")
@@ -37,6 +53,11 @@ def _in_window(dates: pd.Series, window: tuple[date, date] | None) -> pd.Series:
         return pd.Series(True, index=dates.index)
     stamps = pd.to_datetime(dates)
     return (stamps >= pd.Timestamp(window[0])) & (stamps <= pd.Timestamp(window[1]))
+
+
+def _quarters(dates: pd.Series) -> pd.Series:
+    stamps = pd.to_datetime(dates)
+    return stamps.dt.year.astype(str) + "-Q" + stamps.dt.quarter.astype(str)
 
 
 def _with_customer(rows: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
@@ -71,6 +92,7 @@ def contribution_records(
             usage.assign(
                 course=usage["course_category"].astype("string"),
                 visit_month=pd.to_datetime(usage["visit_date"]).dt.strftime("%Y-%m"),
+                visit_quarter=_quarters(usage["visit_date"]),
                 store_area=usage["store_id"].map(store_areas).astype("string"),
             ),
             customers,

@@ -150,8 +150,8 @@ def _audit(name: str, internal: pd.DataFrame, check: ReportCheck) -> list[str]:
     if result.passed:
         return []
     return [
-        f"{name}: secondary-suppression audit: {len(result.failures)} suppressed cell(s) "
-        "narrower than their protection interval"
+        f"{name}: secondary-suppression audit ({', '.join(result.failed_rules)}): "
+        f"{len(result.failing)} suppressed cell(s) narrower than their protection interval"
     ]
 
 

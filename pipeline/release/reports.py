@@ -24,7 +24,7 @@ from pipeline.settings.report_specs import (
     SuppressMethod,
 )
 from pipeline.sources.report_dimensions import table_dimensions
-from transforms.report_records import contribution_records, month_window
+from transforms.report_records import contribution_records, month_window, quarter_window
 from transforms.report_tables import UNIT, CellMeasure, build_cells
 from transforms.table_protection import ProtectedTable
 from transforms.table_structure import TableDimension
@@ -68,7 +68,11 @@ def summary_bytes(summary: Mapping[str, Any]) -> bytes:
 
 
 def report_window(spec: ReportSpec, run_date: date) -> tuple[date, date] | None:
-    return month_window(run_date, spec.window.months) if spec.window else None
+    if spec.window is None:
+        return None
+    if spec.window.quarters is not None:
+        return quarter_window(run_date, spec.window.quarters)
+    return month_window(run_date, int(spec.window.months or 0))
 
 
 def build_report(

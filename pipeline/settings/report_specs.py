@@ -37,7 +37,13 @@ RecipientKindName = Literal["cooperative_business", "advertising_sponsor", "cont
 CUSTOMER_ATTRIBUTES = ("age", "gender", "postal_code", "main_course")
 SOURCE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
     "customers": CUSTOMER_ATTRIBUTES,
-    "service_usage": (*CUSTOMER_ATTRIBUTES, "course", "visit_month", "store_area"),
+    "service_usage": (
+        *CUSTOMER_ATTRIBUTES,
+        "course",
+        "visit_month",
+        "visit_quarter",
+        "store_area",
+    ),
     "questionnaire_responses": (*CUSTOMER_ATTRIBUTES, "channel", "answered_month"),
     "campaign_applications": (*CUSTOMER_ATTRIBUTES, "campaign", "channel"),
     "mail_subscriptions": (*CUSTOMER_ATTRIBUTES, "mail_list"),
@@ -135,9 +141,17 @@ class MeasureSpec(_Strict):
 
 
 class WindowSpec(_Strict):
-    """The last ``months`` complete calendar months before the run date's month."""
+    """The last ``months`` complete calendar months before the run date's month, or the last
+    ``quarters`` complete calendar quarters before its quarter (give one)."""
 
-    months: int = Field(ge=1, le=120)
+    months: int | None = Field(default=None, ge=1, le=120)
+    quarters: int | None = Field(default=None, ge=1, le=40)
+
+    @model_validator(mode="after")
+    def _one(self) -> WindowSpec:
+        if (self.months is None) == (self.quarters is None):
+            raise ValueError("window: give months or quarters")
+        return self
 
 
 class SuppressMethod(_Strict):
@@ -214,6 +228,13 @@ class ReportSpec(_Strict):
             raise ValueError(f"window: {self.source} needs a window (months)")
         if self.window is not None and WINDOW_DATES[self.source] is None:
             raise ValueError(f"window: {self.source} is a stock as of the run date; no window")
+        own = [d.name for d in self.dimensions if d.attribute not in CUSTOMER_ATTRIBUTES]
+        if self.measure.kind == "customers" and own and "suppress" in methods:
+            raise ValueError(
+                "protection: distinct customers do not add up across "
+                f"{', '.join(own)} (one customer, several categories), so secondary "
+                "suppression cannot protect them; count records or drop suppress"
+            )
         if self.source == "web_access_log" and set(self.recipients) != {"internal"}:
             raise ValueError("recipients: web access statistics stay internal")
         return self

@@ -22,7 +22,7 @@ from pipeline.settings.report_specs import DimensionSpec, ReportSpec
 from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
 from pipeline.sources.schema import CHANNELS, COURSE_CATEGORIES, MAIL_LISTS
 from transforms.deidentify import NO_VISIT
-from transforms.report_records import window_months
+from transforms.report_records import window_months, window_quarters
 from transforms.table_structure import TOTAL, TableDimension
 
 
@@ -104,6 +104,10 @@ def dimension(
         if window is None:
             raise ValueError(f"dimension {spec.name!r}: a month needs a window")
         vocabulary = window_months(*window)
+    elif attribute == "visit_quarter":
+        if window is None:
+            raise ValueError(f"dimension {spec.name!r}: a quarter needs a window")
+        vocabulary = window_quarters(*window)
     elif attribute == "store_area" and spec.level == 1:
         vocabulary = BROAD_AREAS
         labels = records["store_area"].astype("string").map(broad_area, na_action="ignore")
@@ -133,6 +137,11 @@ def table_dimensions(
     reason = pd.Series("", index=records.index, dtype="string")
     for dim_spec in spec.dimensions:
         dim, labels = dimension(dim_spec, records, window=window)
+        kept = spec.filters.get(dim_spec.attribute)
+        if kept is not None and all(c in kept for c in dim.leaves if c in kept):
+            leaves = tuple(c for c in dim.leaves if c in kept)
+            if dim.children.keys() == {TOTAL}:  # a flat dimension: keep the filtered leaves
+                dim = TableDimension.flat(dim.name, leaves)
         dims.append(dim)
         missing = labels.isna().to_numpy()
         reason = reason.mask(missing, reason + f"{dim_spec.name}: outside its domain; ")
