@@ -23,6 +23,7 @@ from pipeline.demo.generator import generate_demo_database
 from pipeline.release.datasets import COUNT_TABLE, MICRODATA
 from pipeline.run.context import RunContext
 from pipeline.run.runner import run_all
+from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport, read_decision
 from pipeline.settings.release_config import load_config
 from pipeline.sources.hierarchies import shipped_hierarchies
 
@@ -124,9 +125,9 @@ def test_row_order_attack_does_no_better_than_chance(first_night) -> None:
 
 
 def _levels(ctx: RunContext) -> dict[str, int]:
-    report = ctx.read_report("anonymize")
+    report = ctx.read_report(AnonymizeReport)
     assert report is not None
-    return dict(report["series"]["monthly"]["transformation"])
+    return dict(report.released()["monthly"].transformation)
 
 
 # --- linkage --------------------------------------------------------------------------------
@@ -209,14 +210,17 @@ def test_a_deletion_between_releases_singles_out_no_one(first_night, population_
     assert next(name for name, _ in micro) == "2026-11-24"
     for (_, old), (_, new) in itertools.pairwise(micro):
         assert _microdata_singles_out(old, new, k) == 0
-    threshold = int((ctx.read_report("build_tables") or {})["table_min_cell_count"])
+    built = ctx.read_report(BuildTablesReport)
+    assert built is not None
+    threshold = built.table_min_cell_count
     for (_, old), (_, new) in itertools.pairwise(tables):
         assert _table_singles_out(old, new, threshold) == 0
     # The night after the deletion, the table moved in exactly that customer's cells: held
     # (audited, in the decision record), not published.
     after = RunContext(run_date=date(2026, 11, 25), config=load_config())
-    decision = after.read_report("release_decision") or {}
-    assert COUNT_TABLE in decision["held"][RECIPIENT]
+    decision = read_decision(after.run_dir / "reports")
+    assert decision is not None
+    assert COUNT_TABLE in decision.held[RECIPIENT]
     assert "2026-11-25" not in [name for name, _ in tables]
 
 

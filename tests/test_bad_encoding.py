@@ -14,6 +14,7 @@ from pipeline.demo.generator import generate_demo_database
 from pipeline.run.audit import read_events
 from pipeline.run.context import RunContext
 from pipeline.run.runner import run_all
+from pipeline.run.step_reports import PublishReport, ValidateRawReport
 from pipeline.settings.release_config import load_config
 
 RUN_DATE = date(2026, 11, 24)
@@ -55,10 +56,10 @@ def test_undecodable_text_is_quarantined_with_the_field_named_and_the_night_goes
         "family_name: not valid UTF-8 text; email: not valid UTF-8 text"
     ]
     assert customers["customer_id"].tolist() == ["7"]
-    raw = run.read_report("validate_raw")["tables"]
+    raw = run.require_report(ValidateRawReport).tables
     for table, c in raw.items():
-        assert c["in"] == c["clean"] + c["quarantined"] + c["out_of_scope"], table
-    assert raw["customers"]["quarantined"] == 1
-    assert run.read_report("publish")["published"]
+        assert c.rows_in == c.clean + c.quarantined + c.out_of_scope, table
+    assert raw["customers"].quarantined == 1
+    assert run.require_report(PublishReport).published
     trail = "\n".join(str(e) for e in read_events(run.config.workdir))
     assert "sjis" not in trail and "stray" not in trail and "failed" not in trail

@@ -17,6 +17,7 @@ from expectations.validation import load_suite
 from pipeline.demo.generator import generate_demo_database
 from pipeline.run.context import RunContext
 from pipeline.run.runner import run_all
+from pipeline.run.step_reports import PublishReport, ValidateRawReport
 from pipeline.settings.release_config import ConfigError, Plausibility, load_config
 from pipeline.sources.schema import COURSE_CATEGORIES, SUITE_VOCABULARIES
 
@@ -75,12 +76,12 @@ def test_values_that_would_stop_a_later_step_are_quarantined_and_the_night_goes_
     assert "store_id: unknown store (reference:store_ids)" in reasons
     assert "store_id: missing (expect_column_values_to_not_be_null)" in reasons
     assert "1000000000000" not in reasons
-    raw = ctx.read_report("validate_raw")["tables"]
+    raw = ctx.require_report(ValidateRawReport).tables
     for table, c in raw.items():
-        assert c["in"] == c["clean"] + c["quarantined"] + c["out_of_scope"], table
+        assert c.rows_in == c.clean + c.quarantined + c.out_of_scope, table
     customers = pd.read_parquet(ctx.run_dir / "deidentified" / "customers.parquet")
     assert "none" in set(customers["main_course"])
-    assert ctx.read_report("publish")["published"]
+    assert ctx.require_report(PublishReport).published
 
 
 def test_plausibility_bounds_come_from_the_release_config(

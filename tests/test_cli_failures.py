@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli import app
 from pipeline.demo.generator import generate_demo_database
+from pipeline.release.decision_record import DecisionRecord
 
 RUN_DATE = date(2026, 11, 24)
 REPO = Path(__file__).resolve().parents[1]
@@ -190,8 +191,14 @@ def test_summary_prints_reasons_literally(env: Path) -> None:
     reports = env / "warehouse" / "2026-11-24" / "reports"
     reports.mkdir(parents=True)
     reason = "customers_microdata [k=50, l=2]: expect_table_to_be_k_anonymous: 12 of 274 rows"
-    decision = {"blocked": {"strict-partner": [reason]}, "profile_failures": ["[bold]x[/bold]"]}
-    (reports / "release_decision.json").write_text(json.dumps(decision))
+    DecisionRecord(
+        allowed={},
+        blocked={"strict-partner": [reason]},
+        profile_failures=["[bold]x[/bold]"],
+        docs_index=None,
+        checks=[],
+        sha256={},
+    ).write(reports)
     code, out = _invoke("summary", "--date", "2026-11-24")
     assert code == 0, out
     assert f"blocked strict-partner: {reason}" in out.splitlines()

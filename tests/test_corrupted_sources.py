@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from pipeline.run.context import RunContext
 from pipeline.run.runner import run_step
+from pipeline.run.step_reports import BuildTablesReport, ExtractReport, ValidateRawReport
 from pipeline.settings.release_config import load_config
 from pipeline.sources.schema import PRIMARY_KEYS, RAW_SUITES, SOURCE_TABLES
 from transforms.errors import AnonreleaseError, DataError
@@ -144,12 +145,12 @@ def test_a_corrupted_source_is_quarantined_or_stops_at_extract_or_validation(
         event(f"stopped at {failed} ({type(error).__name__})" if failed else "ran through")
         if failed == "extract":
             return
-        read = ctx.read_report("extract")["rows_read"]
-        raw = ctx.read_report("validate_raw")["tables"]  # written before either error
+        read = ctx.require_report(ExtractReport).rows_read
+        raw = ctx.require_report(ValidateRawReport).tables  # written before either error
         for table, c in raw.items():
-            assert c["in"] == read[table] == c["clean"] + c["quarantined"] + c["out_of_scope"]
+            assert c.rows_in == read[table] == c.clean + c.quarantined + c.out_of_scope
             rejected = pd.read_parquet(ctx.run_dir / "quarantine" / f"{table}.parquet")
-            assert len(rejected) == c["quarantined"], table
+            assert len(rejected) == c.quarantined, table
             assert rejected["_reason"].str.len().gt(0).all(), table
             assert not rejected["_reason"].str.contains(MARKER, regex=False).any(), table
             if table in RAW_SUITES:  # ids checked: every clean key present and unique
@@ -158,7 +159,7 @@ def test_a_corrupted_source_is_quarantined_or_stops_at_extract_or_validation(
                 ]
                 assert key.notna().all() and key.is_unique, table
         if failed is None:
-            assert ctx.read_report("build_tables")["datasets"]
+            assert ctx.require_report(BuildTablesReport).datasets
 
 
 def test_the_clean_source_runs_through(tables: Tables, tmp_path, monkeypatch) -> None:
@@ -166,4 +167,4 @@ def test_the_clean_source_runs_through(tables: Tables, tmp_path, monkeypatch) ->
     write_untyped(tmp_path / "source.sqlite", tables)
     ctx, failed, error = _night(tmp_path, monkeypatch)
     assert failed is None, repr(error)
-    assert all(c["quarantined"] == 0 for c in ctx.read_report("validate_raw")["tables"].values())
+    assert all(c.quarantined == 0 for c in ctx.require_report(ValidateRawReport).tables.values())

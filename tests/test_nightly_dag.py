@@ -318,6 +318,7 @@ def test_an_older_night_can_be_rerun_and_still_honours_later_deletions(
     """A backfill sees newer rows as out of scope, but every deletion in the snapshot."""
     from pipeline.run.context import RunContext
     from pipeline.run.runner import run_all
+    from pipeline.run.step_reports import ApplyCustomerRequestsReport, ValidateRawReport
     from pipeline.settings.release_config import load_config
 
     engine = sa.create_engine(source)
@@ -334,10 +335,10 @@ def test_an_older_night_can_be_rerun_and_still_honours_later_deletions(
     old_night = date(2026, 6, 30)
     run_all(RunContext(run_date=old_night, config=load_config()))
     ctx = RunContext(run_date=old_night, config=load_config())
-    raw = ctx.read_report("validate_raw")["tables"]
-    assert raw["customers"]["out_of_scope"] > 0
-    assert all(c["in"] == c["clean"] + c["quarantined"] + c["out_of_scope"] for c in raw.values())
-    excluded = ctx.read_report("apply_customer_requests")["customers_excluded"]
+    raw = ctx.require_report(ValidateRawReport).tables
+    assert raw["customers"].out_of_scope > 0
+    assert all(c.rows_in == c.clean + c.quarantined + c.out_of_scope for c in raw.values())
+    excluded = ctx.require_report(ApplyCustomerRequestsReport).customers_excluded
     requests = pd.read_parquet(ctx.run_dir / "clean" / "customer_requests.parquet")
     deletions = requests.loc[requests["request_type"] == "deletion", "customer_id"]
     customers = pd.read_parquet(ctx.run_dir / "clean" / "customers.parquet")

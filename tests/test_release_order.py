@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from pipeline.release.datasets import MICRODATA, candidate_list
 from pipeline.release.gate import CandidateDataset, evaluate_release
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import AnonymizeReport, DeidentifyReport, SeriesProfile
 from pipeline.settings.partners import PartnerRegistry
 from pipeline.settings.release_config import load_config
 from pipeline.sources.hierarchies import shipped_hierarchies as hierarchies
@@ -59,8 +60,21 @@ def _released_bytes(ctx: RunContext, customers: pd.DataFrame) -> bytes:
     """Run anonymize and build_tables on ``customers`` as the monthly series' profile."""
     customers.to_parquet(ctx.zone("deidentified") / "customers_monthly.parquet", index=False)
     customers.to_parquet(ctx.zone("deidentified") / "customers.parquet", index=False)
-    cutoff = {"cutoff": "2026-10-31", "reference_date": "2026-10-31"}
-    ctx.write_report("deidentify", {"series": {"monthly": cutoff}})
+    cutoff = SeriesProfile(
+        cutoff="2026-10-31",
+        reference_date="2026-10-31",
+        customers=len(customers),
+        outside_hierarchies=0,
+    )
+    ctx.write_report(
+        DeidentifyReport(
+            rows={"customers": len(customers)},
+            quarantined_outside_hierarchies={},
+            web_page_views=0,
+            age_reference="2026-01-01",
+            series={"monthly": cutoff},
+        )
+    )
     anonymize(ctx)
     visited = customers[customers["main_course"] != "none"]
     usage = visited[["pseudonym"]].assign(course_category=visited["main_course"])
@@ -70,9 +84,9 @@ def _released_bytes(ctx: RunContext, customers: pd.DataFrame) -> bytes:
 
 
 def _transformation(ctx: RunContext) -> dict[str, int]:
-    report = ctx.read_report("anonymize")
+    report = ctx.read_report(AnonymizeReport)
     assert report is not None
-    return dict(report["series"]["monthly"]["transformation"])
+    return dict(report.released()["monthly"].transformation)
 
 
 def _swap_hidden(customers: pd.DataFrame, transformation: dict, seed: int) -> pd.DataFrame:

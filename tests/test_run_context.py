@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import PublishReport
 from pipeline.settings.release_config import load_config
 
 
@@ -29,9 +30,9 @@ def test_a_pinned_run_ignores_later_config_and_partner_edits(tmp_path: Path, mon
 def test_reset_clears_an_earlier_attempt(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("ANONRELEASE_WORKDIR", str(tmp_path))
     ctx = RunContext(run_date=date(2026, 11, 24), config=load_config())
-    ctx.write_report("publish", {"published": {"x": 1}})
+    ctx.write_report(PublishReport(published={}, blocked={}, held={}, not_due={}, withdrawn=["x"]))
     ctx.reset()
-    assert ctx.read_report("publish") is None and ctx.run_dir.exists()
+    assert ctx.read_report(PublishReport) is None and ctx.run_dir.exists()
 
 
 SECRET_URL = "postgresql+psycopg://alice:SECRET@127.0.0.1:1/salon?connect_timeout=2"

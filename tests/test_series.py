@@ -160,6 +160,7 @@ def test_a_frozen_node_outside_the_profiles_level_bounds_holds_the_series(
     from types import SimpleNamespace
 
     import pipeline.steps.anonymize as step
+    from pipeline.run.step_reports import DeidentifyReport, HeldSeries, SeriesProfile
     from pipeline.settings.release_config import PrivacyProfile
 
     profile = PrivacyProfile(
@@ -189,15 +190,30 @@ def test_a_frozen_node_outside_the_profiles_level_bounds_holds_the_series(
     monkeypatch.setattr(step, "read", lambda ctx, zone, name: customers)
     monkeypatch.setattr(step, "frozen_series", lambda workdir, dataset, cadence: frozen)
     monkeypatch.setattr(step, "write", lambda ctx, zone, name, df: written.append(name))
-    monkeypatch.setattr(step, "finish", lambda ctx, name, report: report)
+    monkeypatch.setattr(step, "finish", lambda ctx, report: report)
     monkeypatch.setattr(step.audit, "record", lambda workdir, **event: events.append(event))
-    series = {"monthly": {"cutoff": "2026-11-30", "reference_date": "2026-11-30"}}
+    deidentified = DeidentifyReport(
+        rows={"customers": len(customers)},
+        quarantined_outside_hierarchies={},
+        web_page_views=0,
+        age_reference="2026-01-01",
+        series={
+            "monthly": SeriesProfile(
+                cutoff="2026-11-30",
+                reference_date="2026-11-30",
+                customers=len(customers),
+                outside_hierarchies=0,
+            )
+        },
+    )
     ctx = SimpleNamespace(
         config=SimpleNamespace(profile=profile, workdir=tmp_path),
         run_id="2026-12-01",
-        read_report=lambda name: {"series": series},
+        read_report=lambda model: deidentified if model is DeidentifyReport else None,
     )
     report = step.anonymize(ctx)  # type: ignore[arg-type]
-    held = report["series"]["monthly"]["held"]
+    entry = report.series["monthly"]
+    assert isinstance(entry, HeldSeries)
+    held = entry.held
     assert "outside the profile's level bounds" in held and "postal_code" in held
     assert written == [] and [e["event"] for e in events] == ["series.held"]

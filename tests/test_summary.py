@@ -12,10 +12,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from pipeline.cli import app
+from pipeline.release.decision_record import DecisionRecord
 from pipeline.release.publish import publish_release
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.run.lock import run_lock
+from pipeline.run.step_reports import ExtractReport
 from pipeline.run.summary import render_summary, run_outcome
 from pipeline.settings.release_config import load_config
 from pipeline.settings.signing_keys import load_signing_key
@@ -118,7 +120,14 @@ def test_a_blocked_recipients_reasons_print_literally(ctx) -> None:
         "publish.started",
         ("publish.failed", {"error": "RecipientsBlocked", "message": f"strict: {reason}"}),
     )
-    ctx.write_report("release_decision", {"blocked": {"strict": [reason]}, "profile_failures": []})
+    DecisionRecord(
+        allowed={},
+        blocked={"strict": [reason]},
+        profile_failures=[],
+        docs_index=None,
+        checks=[],
+        sha256={},
+    ).write(ctx.zone("reports"))
     _publish(ctx, "partner-cosmetics")
     lines = _summary(ctx)
     assert lines[1] == f"run {RUN_ID}: FAILED at publish: strict: {reason} (RecipientsBlocked)"
@@ -134,7 +143,7 @@ def test_a_preflight_failure_leaves_the_earlier_attempt_and_says_so(ctx) -> None
         "extract.started",
         ("extract.failed", {"error": "PreflightFailed", "message": "preflight failed: partners"}),
     )
-    ctx.write_report("extract", {"rows_read": {"customers": 3}, "withdrawn": []})
+    ctx.write_report(ExtractReport(rows_read={"customers": 3}, withdrawn=[]))
     _publish(ctx, "partner-cosmetics")
     lines = _summary(ctx)
     assert lines[1] == (

@@ -8,13 +8,14 @@ night is running (or between retries) cannot mix two privacy profiles in one rel
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from pipeline.run import step_reports
+from pipeline.run.step_reports import StepReport
 from pipeline.settings.release_config import ReleaseConfig
 from pipeline.settings.storage import private_dir, write_private
 from transforms.errors import InternalError
@@ -30,6 +31,7 @@ ZONES = (
     "docs",
 )
 PINNED_CONFIG = "config.json"
+R = TypeVar("R", bound=StepReport)
 PINNED_PARTNERS = "partners.yaml"
 
 
@@ -90,15 +92,17 @@ class RunContext:
         config = ReleaseConfig.model_validate_json((folder / PINNED_CONFIG).read_text())
         return cls(run_date=date.fromisoformat(folder.name), config=config)
 
-    def write_report(self, step: str, report: dict[str, Any]) -> Path:
-        """Persist a step's counts for the run summary and the audit trail."""
-        path = self.zone("reports") / f"{step}.json"
-        write_private(path, json.dumps(report, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
-        return path
+    def write_report(self, report: StepReport) -> Path:
+        """Persist a step's report for the run summary and the audit trail (typed)."""
+        return step_reports.write_report(self.zone("reports"), report)
 
-    def read_report(self, step: str) -> dict[str, Any] | None:
-        path = self.run_dir / "reports" / f"{step}.json"
-        return json.loads(path.read_text()) if path.exists() else None
+    def read_report(self, model: type[R]) -> R | None:
+        """The step's report as its model (None if the step has not written one)."""
+        return step_reports.read_report(self.run_dir / "reports", model)
+
+    def require_report(self, model: type[R]) -> R:
+        """The step's report as its model; ``MissingReport`` if the step has not run."""
+        return step_reports.require_report(self.run_dir / "reports", model)
 
 
 def context_for_logical_date(logical_date: Any, config: ReleaseConfig | None = None) -> RunContext:

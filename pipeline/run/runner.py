@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
 
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.run.lock import run_lock
+from pipeline.run.step_reports import StepReport
 from pipeline.settings.storage import owner_only, private_dir, restrict_tree
 from pipeline.steps import STEPS
 from transforms.errors import AnonreleaseError, FinalError, InternalError
 
-Step = Callable[[RunContext], dict[str, Any]]
+Step = Callable[[RunContext], StepReport]
 
 
 class UnknownStepError(InternalError):
@@ -53,7 +53,7 @@ def failure_message(exc: BaseException) -> str:
     return f"unexpected {type(exc).__name__} (details withheld: they may quote data)"
 
 
-def run_step(ctx: RunContext, name: str) -> dict[str, Any]:
+def run_step(ctx: RunContext, name: str) -> StepReport:
     """Run one step by name, recording a failure in the audit log before re-raising."""
     step = step_function(name)
     with owner_only():
@@ -80,9 +80,9 @@ def run_step(ctx: RunContext, name: str) -> dict[str, Any]:
 
 def run_all(
     ctx: RunContext, *, on_step: Callable[[str], None] | None = None
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, StepReport]:
     """Every step in order, under one lock; stops at the first failure (nothing later runs)."""
-    reports = {}
+    reports: dict[str, StepReport] = {}
     with owner_only():
         private_dir(ctx.config.workdir)
         with run_lock(ctx.config.workdir, ctx.run_id):

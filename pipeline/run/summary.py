@@ -22,6 +22,18 @@ from rich.text import Text
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.run.lock import holder
+from pipeline.run.step_reports import (
+    AnonymizeReport,
+    ApplyCustomerRequestsReport,
+    BuildTablesReport,
+    DeidentifyReport,
+    ExtractReport,
+    HeldSeries,
+    PublishReport,
+    TableCounts,
+    ValidateRawReport,
+    read_decision,
+)
 from pipeline.steps import STEPS
 from transforms.errors import DataError
 
@@ -139,7 +151,7 @@ def _render_outcome(ctx: RunContext, console: Console) -> None:
     console.print(outcome.headline(ctx.run_id))
     failed = outcome.state == "failed"
     # A failed extract writes no report: one in the folder is an earlier attempt's.
-    stale = failed and outcome.step == STEPS[0] and ctx.read_report(STEPS[0]) is not None
+    stale = failed and outcome.step == STEPS[0] and ctx.read_report(ExtractReport) is not None
     published = published_now(ctx)
     if published:
         earlier = failed and outcome.step != STEPS[-1]
@@ -147,7 +159,8 @@ def _render_outcome(ctx: RunContext, console: Console) -> None:
         _print(console, f"{what}: {', '.join(sorted(published))}")
     else:
         _print(console, "published: nothing for this run")
-    blocked = sorted((ctx.read_report("release_decision") or {}).get("blocked", {}))
+    decision = read_decision(ctx.run_dir / "reports")
+    blocked = sorted(decision.blocked) if decision else []
     if failed and blocked and not stale:
         _print(console, ("blocked", "red"), f" (received nothing): {', '.join(blocked)}")
     if outcome.withdrawn:
@@ -163,84 +176,80 @@ def _render_outcome(ctx: RunContext, console: Console) -> None:
 def render_summary(ctx: RunContext, *, console: Console) -> None:
     console.rule(Text(f"anonrelease run {ctx.run_id}"))
     _render_outcome(ctx, console)
-    extract = ctx.read_report("extract") or {}
-    raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
+    extract = ctx.read_report(ExtractReport)
+    raw = _raw_tables(ctx)
     if extract:
         table = Table(
             "source table", "read", "clean", "quarantined", "out of scope", title="Rows by source"
         )
-        for name, rows in extract["rows_read"].items():
-            counts = raw.get(name, {})
-            table.add_row(
-                Text(name),
-                str(rows),
-                *(str(counts.get(k, "-")) for k in ("clean", "quarantined", "out_of_scope")),
-            )
+        for name, rows in extract.rows_read.items():
+            counts = raw.get(name)
+            seen = (counts.clean, counts.quarantined, counts.out_of_scope) if counts else None
+            table.add_row(Text(name), str(rows), *(str(n) for n in seen or ("-",) * 3))
         console.print(table)
-    if requests := ctx.read_report("apply_customer_requests"):
+    if requests := ctx.read_report(ApplyCustomerRequestsReport):
         table = Table("excluded", "rows", title="Excluded by customer requests and consent")
-        for reason, n in requests["customers_excluded"].items():
+        for reason, n in requests.customers_excluded.items():
             table.add_row(Text(f"customers: {reason}"), str(n))
-        for name, n in requests["rows_excluded"].items():
+        for name, n in requests.rows_excluded.items():
             if name != "customers":
                 table.add_row(Text(f"their rows in {name}"), str(n))
-        table.add_row("corrections applied", str(requests["corrections_applied"]))
-        table.add_row("corrections rejected (quarantined)", str(requests["corrections_rejected"]))
-        if stones := requests.get("tombstones"):
-            buried = requests.get("tombstoned", {})
-            rows = sum(n for name, n in buried.items() if name != "customers")
-            table.add_row(
-                "tombstoned (deleted earlier, back in the source): customers / their rows",
-                f"{buried.get('customers', 0)} / {rows}",
-            )
-            table.add_row(
-                "tombstones recorded this run / in total",
-                f"{stones['recorded']} / {stones['total']}",
-            )
+        table.add_row("corrections applied", str(requests.corrections_applied))
+        table.add_row("corrections rejected (quarantined)", str(requests.corrections_rejected))
+        buried = requests.tombstoned
+        rows = sum(n for name, n in buried.items() if name != "customers")
+        table.add_row(
+            "tombstoned (deleted earlier, back in the source): customers / their rows",
+            f"{buried.get('customers', 0)} / {rows}",
+        )
+        stones = requests.tombstones
+        table.add_row(
+            "tombstones recorded this run / in total", f"{stones.recorded} / {stones.total}"
+        )
         console.print(table)
-    if anonymized := ctx.read_report("anonymize"):
-        for cadence, entry in sorted(anonymized.get("series", {}).items()):
-            head = f"microdata series {cadence} (as of {entry['cutoff']}, ages at "
-            head += f"{entry['reference_date']})"
-            if "held" in entry:
-                _print(console, (f"{head}: held", "yellow"), f": {entry['held']}")
+    if anonymized := ctx.read_report(AnonymizeReport):
+        for cadence, entry in sorted(anonymized.series.items()):
+            head = f"microdata series {cadence} (as of {entry.cutoff}, ages at "
+            head += f"{entry.reference_date})"
+            if isinstance(entry, HeldSeries):
+                _print(console, (f"{head}: held", "yellow"), f": {entry.held}")
                 continue
-            frozen = "frozen" if entry["frozen"] else "optimal; frozen when first published"
+            frozen = "frozen" if entry.frozen else "optimal; frozen when first published"
             _print(
                 console,
-                f"{head}: levels {entry['transformation']} ({frozen}), "
-                f"{entry['suppressed']} of {entry['records']} records suppressed, "
-                f"{entry['classes']} classes, smallest {entry['min_class_size']}",
+                f"{head}: levels {entry.transformation} ({frozen}), "
+                f"{entry.suppressed} of {entry.records} records suppressed, "
+                f"{entry.classes} classes, smallest {entry.min_class_size}",
             )
-    if tables := ctx.read_report("build_tables"):
+    if tables := ctx.read_report(BuildTablesReport):
         _print(
             console,
-            f"tables: {tables['datasets']}, cells suppressed below "
-            f"{tables['table_min_cell_count']}: {tables['table_cells_suppressed']}",
+            f"tables: {tables.datasets}, cells suppressed below "
+            f"{tables.table_min_cell_count}: {tables.table_cells_suppressed}",
         )
-    if decision := ctx.read_report("release_decision"):
-        for recipient, reasons in sorted(decision.get("blocked", {}).items()):
+    if decision := read_decision(ctx.run_dir / "reports"):
+        for recipient, reasons in sorted(decision.blocked.items()):
             _print(console, ("blocked", "red"), f" {recipient}: {'; '.join(reasons)}")
-        for reason in decision.get("profile_failures", []):
+        for reason in decision.profile_failures:
             _print(console, ("profile failed", "red"), f": {reason}")
-        for recipient, held in sorted(decision.get("held", {}).items()):
+        for recipient, held in sorted(decision.held.items()):
             for name, reason in sorted(held.items()):
                 _print(console, ("held", "yellow"), f" for {recipient}: {name}: {reason}")
-        for recipient, waiting in sorted(decision.get("not_due", {}).items()):
+        for recipient, waiting in sorted(decision.not_due.items()):
             for name, reason in sorted(waiting.items()):
                 _print(console, f"not due for {recipient}: {name}: {reason}")
-        if decision.get("docs_index"):
-            _print(console, f"validation report (Data Docs): {decision['docs_index']}")
+        if decision.docs_index:
+            _print(console, f"validation report (Data Docs): {decision.docs_index}")
     _render_reconciliation(ctx, console)
-    if published := ctx.read_report("publish"):
+    if published := ctx.read_report(PublishReport):
         _print(
             console,
             ("Published", "bold"),
             " (each folder has a manifest.json; check with `anonrelease verify FOLDER`)",
         )
-        for recipient, info in published["published"].items():
-            _print(console, f"  {recipient}: {', '.join(info['files'])}")
-            _print(console, f"    {info['folder']}")
+        for recipient, info in published.published.items():
+            _print(console, f"  {recipient}: {', '.join(info.files)}")
+            _print(console, f"    {info.folder}")
     quarantine = ctx.run_dir / "quarantine"
     if quarantine.exists():
         _print(console, f"quarantine files: {quarantine}")
@@ -253,14 +262,14 @@ def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
     quasi-identifiers fall outside the hierarchies count as quarantined. For customers,
     'out' is the number of rows actually written to the released microdata.
     """
-    raw = (ctx.read_report("validate_raw") or {}).get("tables", {})
-    requests = ctx.read_report("apply_customer_requests")
-    deidentify = ctx.read_report("deidentify") or {}
-    anonymized = ctx.read_report("anonymize")
-    built = ctx.read_report("build_tables")
+    raw = _raw_tables(ctx)
+    requests = ctx.read_report(ApplyCustomerRequestsReport)
+    deidentify = ctx.read_report(DeidentifyReport)
+    anonymized = ctx.read_report(AnonymizeReport)
+    built = ctx.read_report(BuildTablesReport)
     if not (raw and requests and deidentify):
         return []
-    outside = deidentify.get("quarantined_outside_hierarchies", {})
+    outside = deidentify.quarantined_outside_hierarchies
     rows = []
     for table, key, out_is in (
         ("customers", "customers", "de-identified customers"),
@@ -268,51 +277,65 @@ def reconciliation(ctx: RunContext) -> list[dict[str, object]]:
         ("questionnaire_responses", "questionnaires", "de-identified rows (internal only)"),
     ):
         counts = raw[table]
+        quarantined = counts.quarantined + outside.get(key, 0)
+        excluded = requests.rows_excluded.get(table, 0) + counts.out_of_scope
+        out = deidentify.rows[key]
         row: dict[str, object] = {
             "table": table,
-            "read": counts["in"],
-            "quarantined": counts["quarantined"] + outside.get(key, 0),
-            "excluded": requests["rows_excluded"].get(table, 0) + counts.get("out_of_scope", 0),
+            "read": counts.rows_in,
+            "quarantined": quarantined,
+            "excluded": excluded,
             "suppressed": 0,
-            "out": deidentify["rows"][key],
+            "out": out,
             "out_is": out_is,
+            "reconciles": counts.rows_in == quarantined + excluded + out,
         }
-        parts = ("quarantined", "excluded", "suppressed", "out")
-        row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[call-overload]
         rows.append(row)
         if table == "customers" and anonymized and built:
-            rows += _series_rows(row, deidentify, anonymized, built)
+            rows += _series_rows(
+                counts.rows_in, quarantined, excluded, deidentify, anonymized, built
+            )
     return rows
 
 
+def _raw_tables(ctx: RunContext) -> dict[str, TableCounts]:
+    report = ctx.read_report(ValidateRawReport)
+    return report.tables if report else {}
+
+
 def _series_rows(
-    customers: dict[str, object],
-    deidentify: dict[str, Any],
-    anonymized: dict[str, Any],
-    built: dict[str, Any],
+    read: int,
+    quarantined: int,
+    excluded: int,
+    deidentify: DeidentifyReport,
+    anonymized: AnonymizeReport,
+    built: BuildTablesReport,
 ) -> list[dict[str, object]]:
-    """One row per released microdata series: later registrations count as excluded."""
+    """One row per released microdata series: later registrations count as excluded.
+
+    ``read``, ``quarantined`` and ``excluded`` are the customers table's row.
+    """
     rows: list[dict[str, object]] = []
-    profile_rows = int(deidentify["rows"]["customers"])
-    for cadence, entry in sorted(anonymized.get("series", {}).items()):
-        members = int(deidentify["series"][cadence]["customers"])
+    profile_rows = deidentify.rows["customers"]
+    for cadence, entry in sorted(anonymized.released().items()):
+        members = deidentify.series[cadence].customers
         name = f"customers_microdata@{cadence}"
-        if name not in built["datasets"]:
-            continue  # held: no file this run
-        out = int(built["datasets"][name])
-        suppressed = int(entry["suppressed"])
-        row: dict[str, object] = {
-            "table": f"customers -> {name}",
-            "read": customers["read"],
-            "quarantined": customers["quarantined"],
-            "excluded": int(customers["excluded"]) + profile_rows - members,  # type: ignore[call-overload]
-            "suppressed": suppressed,
-            "out": out,
-            "out_is": f"records in the {cadence} microdata (as of {entry['cutoff']})",
-        }
-        parts = ("quarantined", "excluded", "suppressed", "out")
-        row["reconciles"] = row["read"] == sum(int(row[p]) for p in parts)  # type: ignore[call-overload]
-        rows.append(row)
+        if name not in built.datasets:
+            continue  # no file this run
+        out = built.datasets[name]
+        left_out = excluded + profile_rows - members
+        rows.append(
+            {
+                "table": f"customers -> {name}",
+                "read": read,
+                "quarantined": quarantined,
+                "excluded": left_out,
+                "suppressed": entry.suppressed,
+                "out": out,
+                "out_is": f"records in the {cadence} microdata (as of {entry.cutoff})",
+                "reconciles": read == quarantined + left_out + entry.suppressed + out,
+            }
+        )
     return rows
 
 

@@ -24,6 +24,12 @@ from pipeline.release.errors import ReleaseBlocked
 from pipeline.release.series import frozen_series
 from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import (
+    AnonymizeReport,
+    DeidentifyReport,
+    HeldSeries,
+    ReleasedSeries,
+)
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.anonymize import (
@@ -32,6 +38,7 @@ from transforms.anonymize import (
     anonymize_at,
 )
 from transforms.anonymize import anonymize as anonymize_frame
+from transforms.periods import Cadence
 from transforms.release_order import canonical_order
 
 UNIT = "pseudonym"
@@ -91,10 +98,11 @@ def _released(
     )
 
 
-def anonymize(ctx: RunContext) -> dict[str, Any]:
+def anonymize(ctx: RunContext) -> AnonymizeReport:
     """Generalize every microdata series; hold a series whose frozen node no longer holds."""
-    series_report: dict[str, dict[str, Any]] = {}
-    deidentified = (ctx.read_report("deidentify") or {}).get("series", {})
+    series_report: dict[Cadence, ReleasedSeries | HeldSeries] = {}
+    deidentify = ctx.read_report(DeidentifyReport)
+    deidentified = deidentify.series if deidentify else {}
     for cadence, info in sorted(deidentified.items()):
         customers = read(ctx, "deidentified", f"customers_{cadence}")
         frozen = frozen_series(ctx.config.workdir, MICRODATA, cadence)
@@ -111,8 +119,8 @@ def anonymize(ctx: RunContext) -> dict[str, Any]:
             optimum = _generalize(ctx, customers, None)
         seconds = time.perf_counter() - started
         entry: dict[str, Any] = {
-            "cutoff": info["cutoff"],
-            "reference_date": info["reference_date"],
+            "cutoff": info.cutoff,
+            "reference_date": info.reference_date,
             "records": len(customers),
             "frozen": frozen is not None,
             "search_seconds": round(seconds, 3),
@@ -136,7 +144,7 @@ def anonymize(ctx: RunContext) -> dict[str, Any]:
                 if out_of_bounds is not None
                 else "no longer satisfies the privacy profile"
             )
-            entry["held"] = (
+            held = (
                 f"the series' frozen transformation {frozen.transformation} {why} (the optimum "
                 f"now is {optimum.transformation}); reset the series to start a new one"
             )
@@ -146,18 +154,18 @@ def anonymize(ctx: RunContext) -> dict[str, Any]:
                 event="series.held",
                 dataset=MICRODATA,
                 cadence=cadence,
-                reason=entry["held"],
+                reason=held,
             )
-            series_report[cadence] = entry
+            series_report[cadence] = HeldSeries(**entry, held=held)
             continue
         write(ctx, "anonymized", f"{MICRODATA}_{cadence}", _released(ctx, result, customers))
-        entry |= {
-            "transformation": dict(result.transformation),
-            "suppressed": int(result.suppressed),
-            "classes": int(result.classes),
-            "min_class_size": int(result.min_class_size),
-            "loss": float(result.loss) if result.loss is not None else None,
-            "metric": ctx.config.profile.metric,
-        }
-        series_report[cadence] = entry
-    return finish(ctx, "anonymize", {"series": series_report})
+        series_report[cadence] = ReleasedSeries(
+            **entry,
+            transformation=dict(result.transformation),
+            suppressed=int(result.suppressed),
+            classes=int(result.classes),
+            min_class_size=int(result.min_class_size),
+            loss=float(result.loss) if result.loss is not None else None,
+            metric=ctx.config.profile.metric,
+        )
+    return finish(ctx, AnonymizeReport(series=series_report))

@@ -8,7 +8,6 @@ longer in the source (a backup restored from before it).
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import pandas as pd
 
@@ -19,6 +18,7 @@ from pipeline.rights.tombstones import (
     record_tombstones,
 )
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import ApplyCustomerRequestsReport, TombstoneCounts
 from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.schema import GENDERS
 from pipeline.steps.validate_raw import (
@@ -50,7 +50,7 @@ def _unreadable(ctx: RunContext) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def apply_customer_requests(ctx: RunContext) -> dict[str, Any]:
+def apply_customer_requests(ctx: RunContext) -> ApplyCustomerRequestsReport:
     """Remove deleted, opted-out and unreadable customers (and all their rows); correct."""
     customers = read(ctx, "clean", "customers")
     requests = read(ctx, "clean", "customer_requests")
@@ -91,14 +91,14 @@ def apply_customer_requests(ctx: RunContext) -> dict[str, Any]:
         tombstoned[table] = int(df["customer_id"].isin(tombstoned_ids).sum())
         write(ctx, "clean", f"{table}_current", df[~drop].reset_index(drop=True))
     write(ctx, "quarantine", "customer_requests_corrections", outcome.corrections_rejected)
-    report = {
-        "customers_excluded": excluded["reason"].value_counts().sort_index().to_dict(),
-        "rows_excluded": rows_excluded,
-        "tombstoned": tombstoned,
-        "tombstones": {"recorded": len(new_tombstones), "total": len(tombstones)},
-        "corrections_applied": outcome.corrections_applied,
-        "corrections_rejected": len(outcome.corrections_rejected),
-        "corrections_superseded": outcome.corrections_superseded,
-        "corrections_of_excluded_customers": outcome.corrections_not_applied,
-    }
-    return finish(ctx, "apply_customer_requests", report)
+    report = ApplyCustomerRequestsReport(
+        customers_excluded=excluded["reason"].value_counts().sort_index().to_dict(),
+        rows_excluded=rows_excluded,
+        tombstoned=tombstoned,
+        tombstones=TombstoneCounts(recorded=len(new_tombstones), total=len(tombstones)),
+        corrections_applied=outcome.corrections_applied,
+        corrections_rejected=len(outcome.corrections_rejected),
+        corrections_superseded=outcome.corrections_superseded,
+        corrections_of_excluded_customers=outcome.corrections_not_applied,
+    )
+    return finish(ctx, report)

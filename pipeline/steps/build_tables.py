@@ -22,6 +22,7 @@ from pipeline.release.datasets import (
 from pipeline.release.report_protection import protect_cells
 from pipeline.release.reports import BuiltReport, build_report, summary_bytes
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport
 from pipeline.settings.report_specs import SuppressMethod, load_catalogue
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.sources.report_dimensions import store_areas
@@ -30,7 +31,7 @@ from pipeline.steps.zone_io import finish, read, write
 from transforms.tables import SUPPRESSED_COLUMN, count_distinct_table
 
 
-def build_tables(ctx: RunContext) -> dict[str, Any]:
+def build_tables(ctx: RunContext) -> BuildTablesReport:
     """Write every releasable dataset as a CSV candidate for the gate.
 
     The count table is built once, at the strictest minimum among its recipients: two
@@ -66,9 +67,9 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
     )
     (candidates / f"{COUNT_TABLE}.csv").write_bytes(csv_bytes(table))
     datasets = {COUNT_TABLE: len(table)}
-    for cadence, entry in sorted((ctx.read_report("anonymize") or {}).get("series", {}).items()):
-        if "transformation" not in entry:
-            continue  # held: the series has no release this run
+    anonymized = ctx.read_report(AnonymizeReport)
+    released = anonymized.released() if anonymized else {}
+    for cadence in sorted(released):  # a held series has no release this run
         name = series_name(MICRODATA, cadence)
         microdata = read(ctx, "anonymized", f"{MICRODATA}_{cadence}").drop(columns=UNIT)
         (candidates / f"{name}.csv").write_bytes(csv_bytes(microdata))
@@ -76,13 +77,13 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
     reports = {name: built.summary() for name, built in _catalogue(ctx).items()}
     for name in reports:
         datasets[name] = reports[name]["cells"]
-    report = {
-        "datasets": datasets,
-        "reports": reports,
-        "table_min_cell_count": min_count,
-        "table_cells_suppressed": int(table[SUPPRESSED_COLUMN].sum()),
-    }
-    return finish(ctx, "build_tables", report)
+    report = BuildTablesReport(
+        datasets=datasets,
+        table_min_cell_count=min_count,
+        table_cells_suppressed=int(table[SUPPRESSED_COLUMN].sum()),
+        reports=reports,
+    )
+    return finish(ctx, report)
 
 
 REPORT_FRAMES = {

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import os
 from dataclasses import replace
-from typing import Any
 
 import pandas as pd
 
 from pipeline.release.datasets import microdata_series, partner_registry
 from pipeline.rights.tombstones import read_tombstones
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import DeidentifyReport, SeriesProfile
 from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.deidentify import Deidentified, as_of, deidentify_activity
 from transforms.deidentify import deidentify as deidentify_tables
 from transforms.parse import REASON_COLUMN
-from transforms.periods import age_reference_for_tables
+from transforms.periods import Cadence, age_reference_for_tables
 from transforms.web_totals import daily_visit_totals
 
 
@@ -47,7 +47,7 @@ def _without_tombstoned(out: Deidentified, tombstones: frozenset[str]) -> Deiden
     )
 
 
-def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]]:
+def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[Cadence, SeriesProfile]:
     """The customer profile as of each microdata series' cut-off (ages at the cut-off).
 
     Within a period nothing moves: the same cut-off gives the same classes every night.
@@ -56,7 +56,7 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]
     usage = read(ctx, "clean", "service_usage_current")
     registry = partner_registry(ctx.config.partners)
     tombstones = read_tombstones(ctx.config.workdir, key=key)
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[Cadence, SeriesProfile] = {}
     for cadence, cutoff in microdata_series(registry, ctx.run_date).items():
         members, visits = as_of(customers, usage=usage, cutoff=cutoff)
         profile = deidentify_tables(
@@ -69,12 +69,12 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[str, dict[str, Any]
         profile = profile[~profile["pseudonym"].isin(tombstones)].reset_index(drop=True)
         outside = (_unmapped(profile, ctx) != "").to_numpy()
         write(ctx, "deidentified", f"customers_{cadence}", profile[~outside].reset_index(drop=True))
-        out[cadence] = {
-            "cutoff": cutoff.isoformat(),
-            "reference_date": cutoff.isoformat(),
-            "customers": int((~outside).sum()),
-            "outside_hierarchies": int(outside.sum()),
-        }
+        out[cadence] = SeriesProfile(
+            cutoff=cutoff.isoformat(),
+            reference_date=cutoff.isoformat(),
+            customers=int((~outside).sum()),
+            outside_hierarchies=int(outside.sum()),
+        )
     return out
 
 
@@ -100,7 +100,7 @@ def _activity(ctx: RunContext, *, key: bytes, customers: pd.DataFrame) -> None:
         write(ctx, "deidentified", name, rows)
 
 
-def deidentify(ctx: RunContext) -> dict[str, Any]:
+def deidentify(ctx: RunContext) -> DeidentifyReport:
     """Drop direct identifiers, pseudonymize ids with the keyed HMAC, derive ages.
 
     Ages for tables are as of 1 January (``age_reference_for_tables``); each microdata series
@@ -144,19 +144,19 @@ def deidentify(ctx: RunContext) -> dict[str, Any]:
     series = _series_profiles(ctx, key=key)
     visits = daily_visit_totals(read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
     write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
-    report = {
-        "rows": {
+    report = DeidentifyReport(
+        rows={
             "customers": len(customers),
             "usage": int((~usage_bad).sum()),
             "questionnaires": int((~answers_bad).sum()),
         },
-        "quarantined_outside_hierarchies": {
+        quarantined_outside_hierarchies={
             "customers": int(bad.sum()),
             "usage": int(usage_bad.sum()),
             "questionnaires": int(answers_bad.sum()),
         },
-        "web_page_views": int(visits["page_views"].sum()),
-        "age_reference": age_reference_for_tables(ctx.run_date).isoformat(),
-        "series": series,
-    }
-    return finish(ctx, "deidentify", report)
+        web_page_views=int(visits["page_views"].sum()),
+        age_reference=age_reference_for_tables(ctx.run_date).isoformat(),
+        series=series,
+    )
+    return finish(ctx, report)

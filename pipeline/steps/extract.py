@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pipeline.release.publish import withdraw_run
 from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.run.preflight import preflight
+from pipeline.run.step_reports import ExtractReport
 from pipeline.sources.extract import extract_all
 from pipeline.steps.zone_io import finish
 
 
-def extract(ctx: RunContext) -> dict[str, Any]:
+def extract(ctx: RunContext) -> ExtractReport:
     """Start the run afresh, pin its config, and snapshot every source table as text.
 
     Preflight comes first (``pipeline.run.preflight``): a configuration, registry, suite,
@@ -38,5 +37,5 @@ def extract(ctx: RunContext) -> dict[str, Any]:
     ctx.reset()
     ctx = ctx.pin()
     snapshots = extract_all(source_url, ctx.zone("raw"))
-    report = {"rows_read": {s.table: s.rows for s in snapshots}, "withdrawn": withdrawn}
-    return finish(ctx, "extract", report)
+    report = ExtractReport(rows_read={s.table: s.rows for s in snapshots}, withdrawn=withdrawn)
+    return finish(ctx, report)

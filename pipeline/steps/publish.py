@@ -27,10 +27,16 @@ from pipeline.release.publish import publish_release, withdraw
 from pipeline.release.series import FrozenSeries, Received, freeze_series, record_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import (
+    AnonymizeReport,
+    PublishedFolder,
+    PublishReport,
+    ReleasedSeries,
+)
 from pipeline.settings.partners import Recipient
 from pipeline.settings.signing_keys import load_signing_key
 from pipeline.steps.zone_io import finish, read
-from transforms.periods import period_cutoff
+from transforms.periods import Cadence, period_cutoff
 
 
 def _record(
@@ -38,7 +44,7 @@ def _record(
     recipient: Recipient,
     name: str,
     digest: str,
-    series: dict[str, dict[str, Any]],
+    series: dict[Cadence, ReleasedSeries],
 ) -> None:
     """Keep what ``recipient`` received of ``name``; a series. first release freezes it."""
     dataset, cadence = split_series(name)
@@ -46,8 +52,8 @@ def _record(
     if dataset == MICRODATA and cadence is not None:
         entry = series[cadence]
         content = read(ctx, "anonymized", f"{MICRODATA}_{cadence}")
-        cutoff = date.fromisoformat(entry["cutoff"])
-        transformation = dict(entry["transformation"])
+        cutoff = date.fromisoformat(entry.cutoff)
+        transformation = dict(entry.transformation)
         path = freeze_series(
             ctx.config.workdir,
             FrozenSeries(
@@ -126,7 +132,7 @@ class _Ledger:
                     )
 
 
-def publish(ctx: RunContext) -> dict[str, Any]:
+def publish(ctx: RunContext) -> PublishReport:
     """Withdraw blocked recipients, then publish the allowed datasets checked by the gate.
 
     A file whose bytes differ from what the gate checked is refused: nothing the gate did
@@ -137,7 +143,8 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     book = _Ledger(ctx)
     registry = partner_registry(ctx.config.partners)
     recipients = registry.ids()
-    series = (ctx.read_report("anonymize") or {}).get("series", {})
+    anonymized = ctx.read_report(AnonymizeReport)
+    series = anonymized.released() if anonymized else {}
     if decision.profile_failures:
         for recipient in sorted(recipients):
             book.record(recipient, "blocked", reason="; ".join(decision.profile_failures))
@@ -162,7 +169,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
     book.refusals(decision)
     profile = ctx.config.profile.model_dump(mode="json")
     signing_key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
-    published: dict[str, Any] = {}
+    published: dict[str, PublishedFolder] = {}
     failed: dict[str, str] = {}
     for recipient, names in sorted(allowed.items()):
         files = {
@@ -196,18 +203,18 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             files=dict(release.sha256),
             parameters=parameters,
         )
-        published[recipient] = {"folder": release.folder, "files": list(release.files)}
-    report = {
-        "published": published,
-        "blocked": decision.blocked,
-        "held": decision.held,
-        "not_due": decision.not_due,
-        "withdrawn": withdrawn,
-    }
+        published[recipient] = PublishedFolder(folder=release.folder, files=list(release.files))
+    report = PublishReport(
+        published=published,
+        blocked=decision.blocked,
+        held=decision.held,
+        not_due=decision.not_due,
+        withdrawn=withdrawn,
+    )
     if failed:
-        ctx.write_report("publish", {**report, "failed": failed})
+        ctx.write_report(report.model_copy(update={"failed": failed}))
         raise DestinationUnwritable(failed)
     if decision.blocked:
-        ctx.write_report("publish", report)
+        ctx.write_report(report)
         raise RecipientsBlocked(decision.blocked)
-    return finish(ctx, "publish", report)
+    return finish(ctx, report)

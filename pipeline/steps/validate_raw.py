@@ -9,12 +9,12 @@ quarantined as ``field: not valid UTF-8 text`` (before any other reason the suit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import TableCounts, ValidateRawReport
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.sources.schema import (
     CUSTOMER_OWNED,
@@ -154,7 +154,7 @@ def validate_table(
     return counts, typed
 
 
-def validate_raw(ctx: RunContext) -> dict[str, Any]:
+def validate_raw(ctx: RunContext) -> ValidateRawReport:
     """Quarantine rows that break the raw suites or do not parse.
 
     Per table: in = clean + quarantined + out_of_scope (dated after the run date). Stores and
@@ -194,16 +194,16 @@ def validate_raw(ctx: RunContext) -> dict[str, Any]:
         if table == "customers":
             customer_ids = clean["customer_id"].to_numpy()
         tables[table] = counts
-    report = {"tables": tables}
+    report = ValidateRawReport(tables={t: TableCounts.model_validate(c) for t, c in tables.items()})
     threshold = ctx.config.quarantine_threshold
     for table, c in tables.items():
         if c["in"] and c["quarantined"] / c["in"] > threshold:
-            ctx.write_report("validate_raw", report)
+            ctx.write_report(report)
             raise QuarantineThresholdExceeded(table, c["quarantined"], c["in"], threshold)
     for table in EXCLUDING_TABLES:
         try:
             quarantined_customer_ids(ctx, table)
         except UnreadableRequestError:
-            ctx.write_report("validate_raw", report)
+            ctx.write_report(report)
             raise
-    return finish(ctx, "validate_raw", report)
+    return finish(ctx, report)

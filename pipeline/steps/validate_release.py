@@ -11,6 +11,7 @@ Three decisions per recipient and dataset, all persisted in the typed decision r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -28,41 +29,52 @@ from pipeline.release.datasets import (
     split_series,
     table_label_orders,
 )
-from pipeline.release.decision_record import CheckRecord, DecisionRecord
+from pipeline.release.decision_record import CheckRecord
 from pipeline.release.errors import ReleaseBlocked
 from pipeline.release.gate import evaluate_release
 from pipeline.release.series import Received, last_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
+from pipeline.run.step_reports import (
+    AnonymizeReport,
+    BuildTablesReport,
+    DeidentifyReport,
+    ReleasedSeries,
+    ValidateReleaseReport,
+)
 from pipeline.settings.partners import Recipient
 from pipeline.steps.anonymize import UNIT
 from pipeline.steps.zone_io import finish, read
 from transforms.differencing import microdata_difference, table_difference
-from transforms.periods import first_release_date, next_cutoff, period_cutoff
+from transforms.periods import Cadence, first_release_date, next_cutoff, period_cutoff
 from transforms.tables import SUPPRESSED_COLUMN
 
 
-def _series(ctx: RunContext) -> dict[str, dict[str, Any]]:
-    series: dict[str, dict[str, Any]] = (ctx.read_report("anonymize") or {}).get("series", {})
-    return series
+def _series(ctx: RunContext) -> dict[Cadence, ReleasedSeries]:
+    """The microdata series released this run (a held one has no candidate)."""
+    report = ctx.read_report(AnonymizeReport)
+    return report.released() if report else {}
+
+
+def _table_min_cell_count(ctx: RunContext) -> int | None:
+    report = ctx.read_report(BuildTablesReport)
+    return report.table_min_cell_count if report else None
 
 
 def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
     """What each candidate was really built and checked with (the manifest repeats it)."""
     profile = ctx.config.profile
-    tables = ctx.read_report("build_tables") or {}
+    deidentify = ctx.read_report(DeidentifyReport)
     out: dict[str, dict[str, object]] = {}
     for cadence, entry in _series(ctx).items():
-        if "transformation" not in entry:
-            continue
         micro: dict[str, object] = {
             "k": profile.k,
             "quasi_identifiers": list(profile.quasi_identifiers),
-            "transformation": entry["transformation"],
+            "transformation": dict(entry.transformation),
             "suppression_limit": profile.suppression_limit,
             "series": cadence,
-            "cutoff": entry["cutoff"],
-            "reference_date": entry["reference_date"],
+            "cutoff": entry.cutoff,
+            "reference_date": entry.reference_date,
         }
         if profile.sensitive is not None:
             micro |= {
@@ -73,13 +85,14 @@ def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
             if profile.t is not None:
                 micro |= {"t": profile.t, "t_distance": profile.t_distance}
         out[f"{MICRODATA}@{cadence}"] = micro
-    for name, summary in tables.get("reports", {}).items():
+    built = ctx.read_report(BuildTablesReport)
+    for name, summary in (built.reports if built else {}).items():
         out[name] = {k: v for k, v in summary.items() if k != "dimensions"}
     out[COUNT_TABLE] = {
         "protection": "primary suppression",
-        "min_cell_count": tables.get("table_min_cell_count"),
+        "min_cell_count": _table_min_cell_count(ctx),
         "cutoff": ctx.run_id,
-        "age_reference": (ctx.read_report("deidentify") or {}).get("age_reference"),
+        "age_reference": deidentify.age_reference if deidentify else None,
     }
     return out
 
@@ -87,7 +100,7 @@ def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
 def _cutoff(ctx: RunContext, recipient: Recipient, name: str) -> date:
     dataset, cadence = split_series(name)
     if cadence is not None:
-        return date.fromisoformat(_series(ctx)[cadence]["cutoff"])
+        return date.fromisoformat(_series(ctx)[cadence].cutoff)
     return period_cutoff(ctx.run_date, cadence_for(recipient, dataset))
 
 
@@ -103,7 +116,8 @@ def _difference_reason(
         return None
     record, old = previous
     if dataset == MICRODATA:
-        transformation = _series(ctx)[str(cadence)]["transformation"]
+        assert cadence is not None  # a microdata candidate is always one series
+        transformation = _series(ctx)[cadence].transformation
         if record.transformation != transformation:
             return None  # a new series (reset by an operator, audited): nothing aligns
         profile = ctx.config.profile
@@ -122,10 +136,10 @@ def _difference_reason(
             f"{diff.classes_changed_below_k} of {diff.classes_compared} classes changed by "
             f"fewer than k={k} records since the release of {record.run_id}"
         )
-    reports = (ctx.read_report("build_tables") or {}).get("reports", {})
+    reports = ctx.require_report(BuildTablesReport).reports
     if dataset in reports:
         return _report_difference(ctx, dataset, reports[dataset], record, old)
-    threshold = int((ctx.read_report("build_tables") or {})["table_min_cell_count"])
+    threshold = ctx.require_report(BuildTablesReport).table_min_cell_count
     tdiff = table_difference(
         old,
         read(ctx, "anonymized", COUNT_TABLE),
@@ -196,14 +210,14 @@ def _series_decisions(
     return released, held, not_due
 
 
-def validate_release(ctx: RunContext) -> dict[str, Any]:
+def validate_release(ctx: RunContext) -> ValidateReleaseReport:
     """Check every candidate against the profile and each recipient's minimum; fail closed."""
-    series = {c: e["transformation"] for c, e in _series(ctx).items() if "transformation" in e}
+    series: dict[str, Mapping[str, int]] = {c: e.transformation for c, e in _series(ctx).items()}
     candidates = candidate_list(
         ctx.run_dir / "candidates",
         profile=ctx.config.profile,
         series=series,
-        reports=(ctx.read_report("build_tables") or {}).get("reports", {}),
+        reports=ctx.require_report(BuildTablesReport).reports,
     )
     registry = partner_registry(ctx.config.partners)
     checked = {c.name: sha256(c.path) for c in candidates}
@@ -224,7 +238,7 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
             {r: list(d) for r, d in decision.allowed.items()},
             {r.id: r for r in registry.recipients},
         )
-    record = DecisionRecord(
+    record = ValidateReleaseReport(
         allowed=released,
         blocked={r: list(d) for r, d in sorted(decision.blocked.items())},
         profile_failures=list(decision.profile_failures),
@@ -236,7 +250,6 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
         not_due=not_due,
     )
     record.write(ctx.zone("reports"))
-    report = record.model_dump(mode="json")
     if decision.profile_failures:
         audit.record(
             ctx.config.workdir,
@@ -263,4 +276,4 @@ def validate_release(ctx: RunContext) -> dict[str, Any]:
                 dataset=name,
                 reason=reason,
             )
-    return finish(ctx, "validate_release", report)
+    return finish(ctx, record)
