@@ -20,6 +20,7 @@ import sys
 from collections.abc import Iterable
 
 import _harness as h
+import bench_cellkey
 import bench_checks
 import bench_mondrian
 import bench_scaling
@@ -335,12 +336,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="x1 and x10 only")
     parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     parser.add_argument(
-        "--only", nargs="+", choices=["checks", "mondrian", "scaling"], default=None
+        "--only", nargs="+", choices=["checks", "mondrian", "scaling", "cellkey"], default=None
     )
     args = parser.parse_args(argv)
     if not args.render:
         scales = [1, 10] if args.quick else [1, 10, 100]
-        only = set(args.only or ["checks", "mondrian", "scaling"])
+        only = set(args.only or ["checks", "mondrian", "scaling", "cellkey"])
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
         previous = h.load("meta")
         if args.only and previous:
@@ -366,6 +367,8 @@ def main(argv: list[str] | None = None) -> None:
             bench_mondrian.run(scales, [1] if args.quick else [1, 10])
         if "scaling" in only:
             bench_scaling.run(scales, sorted(bench_scaling.QI_SETS), True, 300.0)
+        if "cellkey" in only:  # writes its own section into RESULTS.md, kept by render()
+            bench_cellkey.run(h.BENCH / "RESULTS.md")
     (h.BENCH / "RESULTS.md").write_text(render())
     h.log(f"wrote {h.BENCH / 'RESULTS.md'}")
 
