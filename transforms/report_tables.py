@@ -15,12 +15,13 @@ which are counted on the pairs and merge only when partitioned by customer.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from transforms.cellkey import key_sums
 from transforms.table_structure import TableDimension
 from transforms.tables import ValuesOutsideDomainError
 
@@ -68,11 +69,14 @@ def build_cells(
     *,
     measure: CellMeasure,
     margins: bool = True,
+    unit_keys: Mapping[str, int] | None = None,
 ) -> pd.DataFrame:
     """Every cell of ``dims`` over ``records`` (see the module doc).
 
     A record whose dimension value is not a leaf raises ``ValuesOutsideDomainError`` (the
     caller quarantines such rows first). Without ``margins`` only the interior is built.
+    ``unit_keys`` (each customer's fixed-point record key, ``transforms.cellkey``) adds the
+    ``key_sum`` of every cell: the sum of its customers' keys mod 2**32, each customer once.
     """
     leaf_codes = []
     for dim in dims:
@@ -92,6 +96,10 @@ def build_cells(
     responses = np.zeros(n_cells, dtype=np.int64)
     contributors = np.zeros(n_cells, dtype=np.int64)
     top = np.zeros((2, n_cells))
+    key_sum = np.zeros(n_cells, dtype=np.uint64)
+    unit_key = (
+        np.array([unit_keys[u] for u in units], dtype=np.uint64) if unit_keys is not None else None
+    )
     level_maps = [_ancestor_codes(d, margins) for d in dims]
     for combo in itertools.product(*level_maps):
         cell = np.zeros(len(records), dtype=np.int64)
@@ -110,6 +118,9 @@ def build_cells(
             value[seen] = sums[seen]
             rows = np.bincount(cell, minlength=n_cells)
             responses[seen] = rows[seen]
+        if unit_key is not None:
+            sums_mod = key_sums(pair_cell, unit_key[pair % n_units], n_cells=n_cells)
+            key_sum[seen] = sums_mod[seen]
         order = np.lexsort((-pair_sum, pair_cell))
         first = np.r_[0, np.flatnonzero(np.diff(pair_cell[order])) + 1]
         for rank in range(2):
@@ -132,6 +143,8 @@ def build_cells(
     if measure.kind in ("mean", "top_box_share"):
         cells["responses"] = responses
     cells["top1"], cells["top2"] = top[0], top[1]
+    if unit_key is not None:
+        cells["key_sum"] = key_sum
     return cells[keep].reset_index(drop=True)
 
 

@@ -22,7 +22,12 @@ import pandas as pd
 
 from pipeline.release.gate import CandidateDataset
 from pipeline.release.report_gate import ReportCheck
-from pipeline.settings.partners import PartnerRegistry, Recipient, load_partners
+from pipeline.settings.partners import (
+    PartnerRegistry,
+    PartnerRegistryError,
+    Recipient,
+    load_partners,
+)
 from pipeline.settings.release_config import PrivacyProfile
 from pipeline.settings.report_specs import load_catalogue
 from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
@@ -69,7 +74,18 @@ def microdata_series(registry: PartnerRegistry, run_date: date) -> dict[Cadence,
 
 def partner_registry(path: Path) -> PartnerRegistry:
     """The partner registry, checked against the datasets this catalogue knows."""
-    return load_partners(path, known_datasets=known_datasets())
+    registry = load_partners(path, known_datasets=known_datasets())
+    catalogue = load_catalogue()
+    for recipient in registry.recipients:
+        for name in recipient.allowed_datasets:
+            spec = catalogue.get(name)
+            if spec is not None and recipient.kind not in spec.recipients:
+                raise PartnerRegistryError(
+                    path,
+                    f"recipient {recipient.id!r}: allowed_datasets: {name} may not go to a "
+                    f"{recipient.kind} (its spec allows {', '.join(spec.recipients)})",
+                )
+    return registry
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:

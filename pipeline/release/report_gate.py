@@ -44,7 +44,8 @@ class ReportCheck:
     @classmethod
     def from_summary(cls, internal: Path, summary: Mapping[str, Any]) -> ReportCheck:
         dims = tuple(
-            TableDimension(name, dict(parents)) for name, parents in summary["dimensions"].items()
+            TableDimension(name, {code: parent for code, parent in pairs})
+            for name, pairs in summary["dimensions"]
         )
         dominance = summary.get("dominance") or [None, None]
         return cls(
@@ -155,6 +156,9 @@ def _audit(name: str, internal: pd.DataFrame, check: ReportCheck) -> list[str]:
     ]
 
 
-def dimension_trees(dims: Sequence[TableDimension]) -> dict[str, dict[str, str | None]]:
-    """The dimensions as JSON (for the build report, from which the gate rebuilds them)."""
-    return {d.name: dict(d.parents) for d in dims}
+def dimension_trees(
+    dims: Sequence[TableDimension],
+) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """The dimensions as JSON lists, in order (reports are written with sorted keys; the gate
+    rebuilds the code trees, and with them the canonical row order, from this)."""
+    return [(d.name, list(d.parents.items())) for d in dims]

@@ -17,7 +17,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from pipeline.settings.paths import DATA_DIR
 from pipeline.settings.report_specs import CellKeyMethod, DPMethod, ReportSpec, SuppressMethod
+from pipeline.sources.ptables import load_ptable
+from transforms.cellkey import cell_keys, perturb
 from transforms.errors import ConfigurationError
 from transforms.primary_suppression import (
     PrimarySuppression,
@@ -28,6 +31,7 @@ from transforms.primary_suppression import (
 )
 from transforms.secondary_suppression import protect
 from transforms.table_protection import (
+    PERTURBED,
     PRIMARY,
     SECONDARY,
     ProtectedTable,
@@ -36,6 +40,8 @@ from transforms.table_protection import (
     published_values,
 )
 from transforms.table_structure import TableDimension
+
+PTABLE_DIR = DATA_DIR / "ptables"
 
 
 class MethodUnavailableError(ConfigurationError):
@@ -106,6 +112,34 @@ def protect_suppress(
     return table
 
 
+def protect_cellkey(
+    cells: pd.DataFrame,
+    dims: Sequence[TableDimension],
+    *,
+    spec: ReportSpec,
+    method: CellKeyMethod,
+) -> ProtectedTable:
+    """Every cell perturbed by the p-table at its cell key; zeros stay zero."""
+    ptable = load_ptable(PTABLE_DIR / method.ptable)
+    counts = np.round(cells["value"].to_numpy(dtype=np.float64)).astype(np.int64)
+    keys = cell_keys(cells["key_sum"].to_numpy(dtype=np.uint64))
+    shown = perturb(counts, keys, ptable)
+    flags = np.where(counts > 0, PERTURBED, "")
+    values = pd.Series(shown, dtype="Int64")
+    parameters: dict[str, Any] = {
+        "method": "cellkey",
+        "ptable": method.ptable,
+        "D": ptable.D,
+        "V": ptable.V,
+        "js": ptable.js,
+    }
+    table = finish_table(
+        cells, dims, kind=spec.measure.kind, flags=flags, values=values, method=parameters
+    )
+    table.internal.drop(columns="key_sum", inplace=True)
+    return table
+
+
 def protect_cells(
     cells: pd.DataFrame,
     dims: Sequence[TableDimension],
@@ -120,4 +154,6 @@ def protect_cells(
         return protect_suppress(
             cells, dims, spec=spec, method=method, min_contributors=min_contributors
         )
+    if isinstance(method, CellKeyMethod):
+        return protect_cellkey(cells, dims, spec=spec, method=method)
     raise MethodUnavailableError(f"{spec.name}: method {method.method} is not available yet")

@@ -24,6 +24,7 @@ from pipeline.settings.report_specs import (
     SuppressMethod,
 )
 from pipeline.sources.report_dimensions import table_dimensions
+from transforms.cellkey import record_keys_fixed
 from transforms.report_records import contribution_records, month_window, quarter_window
 from transforms.report_tables import UNIT, CellMeasure, build_cells
 from transforms.table_protection import ProtectedTable
@@ -85,6 +86,7 @@ def build_report(
     min_contributors: int,
     window: tuple[date, date] | None = None,
     protect: Any,
+    cellkey_secret: bytes | None = None,
 ) -> BuiltReport:
     """Build ``spec`` over ``frames`` and protect it with ``method`` (see ``protect_cells``).
 
@@ -107,9 +109,15 @@ def build_report(
     bad = (labelled["reason"] != "").to_numpy()
     quarantined = labelled.loc[bad, list(QUARANTINE_COLUMNS)].reset_index(drop=True)
     measure = CellMeasure(spec.measure.kind, spec.measure.column)
-    cells = build_cells(
-        labelled[~bad].reset_index(drop=True), dims, measure=measure, margins=spec.margins
-    )
+    used = labelled[~bad].reset_index(drop=True)
+    unit_keys = None
+    if isinstance(method, CellKeyMethod):
+        if cellkey_secret is None:
+            raise ValueError("the cell key method needs the record-key secret")
+        units = pd.Series(sorted(used[UNIT].unique()), dtype="string")
+        fixed = record_keys_fixed(units, key=cellkey_secret)
+        unit_keys = dict(zip(units, fixed.tolist(), strict=True))
+    cells = build_cells(used, dims, measure=measure, margins=spec.margins, unit_keys=unit_keys)
     table = protect(
         cells,
         dims,

@@ -227,6 +227,8 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
             f"tables: {tables.datasets}, cells suppressed below "
             f"{tables.table_min_cell_count}: {tables.table_cells_suppressed}",
         )
+        if tables.reports:
+            _catalogue_table(console, tables)
     if decision := read_decision(ctx.run_dir / "reports"):
         for recipient, reasons in sorted(decision.blocked.items()):
             _print(console, ("blocked", "red"), f" {recipient}: {'; '.join(reasons)}")
@@ -360,3 +362,20 @@ def _render_reconciliation(ctx: RunContext, console: Console) -> None:
     console.print(table)
     for r in rows:
         _print(console, f"  out of {r['table']}: {r['out_is']}")
+
+
+def _catalogue_table(console: Console, tables: BuildTablesReport) -> None:
+    """The report catalogue: each table's method and the share of its interior published."""
+    grid = Table(title="Report catalogue (published share of each table's interior cells)")
+    for column in ("table", "method", "cells", "published", "suppressed p/s", "loss"):
+        grid.add_column(column)
+    for name, r in sorted(tables.reports.items()):
+        grid.add_row(
+            name,
+            str(r["method"]),
+            str(r["cells"]),
+            f"{float(r['published_share']):.1%}",
+            f"{r['suppressed_primary']}/{r['suppressed_secondary']}",
+            f"{float(r['information_loss']):.1%}",
+        )
+    console.print(grid)

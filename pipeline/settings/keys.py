@@ -7,6 +7,8 @@ demo mode a throwaway key generated into a file outside the repository.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
@@ -92,3 +94,21 @@ def load_hmac_key(*, demo: bool = False) -> bytes:
         "no HMAC key: set ANONRELEASE_HMAC_KEY or ANONRELEASE_HMAC_KEY_FILE, "
         f"or the Airflow Variable {AIRFLOW_VARIABLE}"
     )
+
+
+CELLKEY_LABEL = b"anonrelease cell key record keys v1"
+
+
+def load_cellkey_secret(*, demo: bool = False) -> bytes:
+    """The secret of the cell key method's record keys: its own key, never the HMAC key.
+
+    ``ANONRELEASE_CELLKEY_KEY`` / ``_FILE`` when set; otherwise derived from the HMAC key by
+    one HMAC under a fixed label (domain separation: knowing pseudonyms gives no record key,
+    and a record key says nothing about the pseudonymization key). Rotating the HMAC key then
+    changes every record key, like every pseudonym: a new series, documented in the README.
+    """
+    if value := os.environ.get("ANONRELEASE_CELLKEY_KEY"):
+        return _decode(value, "ANONRELEASE_CELLKEY_KEY")
+    if file := os.environ.get("ANONRELEASE_CELLKEY_KEY_FILE"):
+        return _decode(_read_key_file(file), file)
+    return hmac.new(load_hmac_key(demo=demo), CELLKEY_LABEL, hashlib.sha256).digest()

@@ -6,6 +6,7 @@ behind every microdata row, the true count behind every table cell.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from pipeline.release.datasets import (
@@ -23,6 +24,7 @@ from pipeline.release.report_protection import protect_cells
 from pipeline.release.reports import BuiltReport, build_report, summary_bytes
 from pipeline.run.context import RunContext
 from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport
+from pipeline.settings.keys import load_cellkey_secret
 from pipeline.settings.report_specs import SuppressMethod, load_catalogue
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.sources.report_dimensions import store_areas
@@ -111,6 +113,7 @@ def _catalogue(ctx: RunContext) -> dict[str, BuiltReport]:
     frames = report_frames(ctx)
     areas = store_areas(read(ctx, "clean", "stores"))
     built: dict[str, BuiltReport] = {}
+    secret = load_cellkey_secret(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
     for name, spec in load_catalogue().items():
         if spec.source == "web_access_log":
             continue
@@ -127,6 +130,7 @@ def _catalogue(ctx: RunContext) -> dict[str, BuiltReport]:
             method=method,
             min_contributors=minimum,
             protect=protect_cells,
+            cellkey_secret=secret,
         )
         (ctx.zone("candidates") / f"{name}.csv").write_bytes(csv_bytes(report.table.published))
         (ctx.zone("candidates") / f"{name}.summary.json").write_bytes(

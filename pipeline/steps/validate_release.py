@@ -167,7 +167,7 @@ def _report_difference(
     tdiff = table_difference(
         old,
         read(ctx, "anonymized", name),
-        dimensions=tuple(summary["dimensions"]),
+        dimensions=tuple(name for name, _ in summary["dimensions"]),
         count="contributors",
         suppressed=SUPPRESSED_COLUMN,
         threshold=threshold,
