@@ -118,8 +118,8 @@ class DimensionSpec(_Strict):
             if self.level is not None:
                 raise ValueError("bands and level: give one")
         levels = HIERARCHY_LEVELS.get(self.attribute)
-        if self.level is not None and (levels is None or self.level not in levels):
-            raise ValueError(f"level: {self.attribute} has levels {list(levels or ())}")
+        if self.level is not None and levels is not None and self.level not in levels:
+            raise ValueError(f"level: {self.attribute} has levels {list(levels)}")
         if levels is not None and self.level is None and self.bands is None:
             raise ValueError(f"level: {self.attribute} needs a level ({list(levels)})")
         if self.subtotals and not (self.attribute == "postal_code" and self.level == 1):
@@ -209,6 +209,8 @@ class ReportSpec(_Strict):
                     f"dimensions.{i}.attribute: {dim.attribute!r} is not an attribute of "
                     f"{self.source} (valid: {', '.join(attributes)})"
                 )
+            if dim.level is not None and dim.attribute not in HIERARCHY_LEVELS:
+                raise ValueError(f"dimensions.{i}.level: {dim.attribute} has no levels")
         names = [d.name for d in self.dimensions]
         if len(set(names)) != len(names):
             raise ValueError("dimensions: names must be unique")
