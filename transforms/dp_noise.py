@@ -125,9 +125,14 @@ def noise_measurement(
     """
     _check(epsilon, mechanism, delta)
     make = _chain(mechanism, delta)
+    distance = d_in(mechanism, bound)
     d_out = epsilon if mechanism == "laplace" else (epsilon, delta)
+    # Search bounds (OpenDP's own inference fails for large sensitivities): Laplace needs
+    # exactly d_in / epsilon; the classic Gaussian sigma bound is well above OpenDP's answer.
+    widen = 1.0 if delta is None else 1.0 + math.sqrt(2 * math.log(2 / delta))
+    upper = 4 * widen * distance / epsilon
     try:
-        scale = dp.binary_search_param(make, d_in=d_in(mechanism, bound), d_out=d_out)
+        scale = dp.binary_search_param(make, d_in=distance, d_out=d_out, bounds=(0.0, upper))
         return make(scale)
     except (dp.OpenDPException, ValueError, TypeError) as exc:
         raise InternalError(
