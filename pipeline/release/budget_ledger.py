@@ -36,10 +36,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import (
     Column,
     Connection,
@@ -69,6 +68,9 @@ from transforms.errors import (
     PrivacyCheckFailed,
     TransientError,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BUDGET_URL_ENV = "ANONRELEASE_DP_BUDGET_URL"
 BUDGET_FILE = "dp_budget.sqlite"
