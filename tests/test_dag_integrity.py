@@ -36,6 +36,14 @@ def test_dags_import_without_errors(dagbag) -> None:
     assert "nightly_release" in dagbag.dag_ids
 
 
+def test_analyst_report_is_manual_with_typed_params(dagbag) -> None:
+    dag = dagbag.dags["analyst_report"]
+    assert type(dag.timetable).__name__ == "NullTimetable"  # schedule=None: manual only
+    spec = dag.params.get_param("spec")
+    assert "customers_by_region_age_gender" in spec.schema["enum"]
+    assert dag.default_args["owner"] == "anonrelease"
+
+
 def test_nightly_release_shape(dagbag) -> None:
     dag = dagbag.dags["nightly_release"]
     assert dag.catchup is False
@@ -66,7 +74,8 @@ HEAVY_MODULES = ("pandas", "great_expectations", "pyarrow", "scipy", "numpy")
 PROJECT_PACKAGES = ("transforms", "expectations", "pipeline")
 
 
-def test_parsing_opens_no_connection_and_imports_nothing_heavy() -> None:
+@pytest.mark.parametrize("dag_file", ["nightly_release.py", "analyst_report.py"])
+def test_parsing_opens_no_connection_and_imports_nothing_heavy(dag_file: str) -> None:
     """Parse the DAG file in a fresh interpreter where any database connection raises.
 
     Deterministic stand-ins for "parsing is fast": which modules the parse imports (none of
@@ -89,7 +98,7 @@ def test_parsing_opens_no_connection_and_imports_nothing_heavy() -> None:
         sqlalchemy.create_engine = refuse
         sqlalchemy.engine.Engine.connect = refuse
         before = set(sys.modules)
-        path = {str(REPO / "dags" / "nightly_release.py")!r}
+        path = {str(REPO / "dags" / dag_file)!r}
         spec = importlib.util.spec_from_file_location("nr", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)

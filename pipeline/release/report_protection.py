@@ -12,15 +12,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from pipeline.release.budget_ledger import (
+    BudgetLedger,
+    frame_sha256,
+    noisy_release,
+    release_id,
+)
 from pipeline.settings.paths import DATA_DIR
-from pipeline.settings.report_specs import CellKeyMethod, DPMethod, ReportSpec, SuppressMethod
+from pipeline.settings.report_specs import (
+    CUSTOMER_ATTRIBUTES,
+    CellKeyMethod,
+    DPMethod,
+    ReportSpec,
+    SuppressMethod,
+)
 from pipeline.sources.ptables import load_ptable
 from transforms.cellkey import cell_keys, perturb
+from transforms.dp_noise import ContributionBound, noisy_cells
 from transforms.errors import ConfigurationError
 from transforms.primary_suppression import (
     PrimarySuppression,
@@ -31,6 +45,7 @@ from transforms.primary_suppression import (
 )
 from transforms.secondary_suppression import protect
 from transforms.table_protection import (
+    NOISY,
     PERTURBED,
     PRIMARY,
     SECONDARY,
@@ -140,6 +155,82 @@ def protect_cellkey(
     return table
 
 
+@dataclass(frozen=True)
+class DPContext:
+    """Where a DP table spends its epsilon: the recipient's budget in a window (a year)."""
+
+    ledger: BudgetLedger
+    recipient: str
+    window: str
+
+
+def protect_dp(
+    cells: pd.DataFrame,
+    dims: Sequence[TableDimension],
+    *,
+    spec: ReportSpec,
+    method: DPMethod,
+    dp: DPContext | None,
+) -> ProtectedTable:
+    """OpenDP noise on the interior, margins summed from it, epsilon spent from the ledger.
+
+    The noise is drawn once per release id (recipient, spec, budget window, the true table's
+    content, epsilon, mechanism): the same request returns the stored values without spending
+    again, so a rerun writes the same bytes and an analyst cannot average fresh draws.
+    """
+    if dp is None:
+        raise MethodUnavailableError(f"{spec.name}: dp needs a budget ledger and a recipient")
+    if spec.measure.kind != "customers" or any(
+        d.attribute not in CUSTOMER_ATTRIBUTES for d in spec.dimensions
+    ):
+        raise MethodUnavailableError(
+            f"{spec.name}: dp is bounded for distinct customers by customer attributes only"
+        )
+    names = [d.name for d in dims]
+    rid = release_id(
+        recipient=dp.recipient,
+        spec=spec.name,
+        window=dp.window,
+        table_sha256=frame_sha256(cells[[*names, "value"]]),
+        epsilon=method.epsilon,
+        mechanism=method.mechanism,
+        delta=method.delta,
+    )
+    noisy = noisy_release(
+        dp.ledger,
+        release_id=rid,
+        recipient=dp.recipient,
+        window=dp.window,
+        epsilon=method.epsilon,
+        delta=method.delta,
+        draw=lambda: noisy_cells(
+            cells,
+            dims,
+            epsilon=method.epsilon,
+            mechanism=method.mechanism,
+            bound=ContributionBound(cells=1, per_cell=1),
+            delta=method.delta,
+        ),
+    )
+    flags = np.full(len(cells), NOISY, dtype=object)
+    parameters: dict[str, Any] = {
+        "method": "dp",
+        "epsilon": method.epsilon,
+        "mechanism": method.mechanism,
+        "delta": method.delta,
+        "budget_window": dp.window,
+        "budget_remaining": round(dp.ledger.remaining(dp.recipient, dp.window), 6),
+    }
+    return finish_table(
+        cells,
+        dims,
+        kind=spec.measure.kind,
+        flags=flags,
+        values=pd.Series(noisy, dtype="Int64"),
+        method=parameters,
+    )
+
+
 def protect_cells(
     cells: pd.DataFrame,
     dims: Sequence[TableDimension],
@@ -148,12 +239,13 @@ def protect_cells(
     method: SuppressMethod | CellKeyMethod | DPMethod,
     min_contributors: int,
     records: pd.DataFrame,
+    dp: DPContext | None = None,
 ) -> ProtectedTable:
-    """Protect ``cells`` with ``method`` (see the module doc)."""
+    """Protect ``cells`` with ``method`` (see the module doc); ``dp`` for the dp method."""
     if isinstance(method, SuppressMethod):
         return protect_suppress(
             cells, dims, spec=spec, method=method, min_contributors=min_contributors
         )
     if isinstance(method, CellKeyMethod):
         return protect_cellkey(cells, dims, spec=spec, method=method)
-    raise MethodUnavailableError(f"{spec.name}: method {method.method} is not available yet")
+    return protect_dp(cells, dims, spec=spec, method=method, dp=dp)

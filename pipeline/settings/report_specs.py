@@ -237,6 +237,11 @@ class ReportSpec(_Strict):
                 f"{', '.join(own)} (one customer, several categories), so secondary "
                 "suppression cannot protect them; count records or drop suppress"
             )
+        if "dp" in methods and (self.measure.kind != "customers" or own):
+            raise ValueError(
+                "protection: dp bounds one customer's contribution to one interior cell: "
+                "distinct customers by customer attributes only"
+            )
         if self.source == "web_access_log" and set(self.recipients) != {"internal"}:
             raise ValueError("recipients: web access statistics stay internal")
         return self
