@@ -62,6 +62,17 @@ def _contribution(records: pd.DataFrame, measure: CellMeasure) -> np.ndarray:
     return np.asarray(values, dtype=np.float64)
 
 
+def _top_two(cells: np.ndarray, sums: np.ndarray, n_cells: int) -> tuple[np.ndarray, np.ndarray]:
+    """The largest and second-largest of ``sums`` per cell (0 where a cell has fewer)."""
+    top1 = np.zeros(n_cells)
+    np.maximum.at(top1, cells, sums)
+    at_top = sums == top1[cells]
+    ties = np.bincount(cells[at_top], minlength=n_cells)
+    top2 = np.zeros(n_cells)
+    np.maximum.at(top2, cells[~at_top], sums[~at_top])
+    return top1, np.where(ties >= 2, top1, top2)
+
+
 def build_cells(
     records: pd.DataFrame,
     dims: Sequence[TableDimension],
@@ -77,6 +88,11 @@ def build_cells(
     caller quarantines such rows first). Without ``margins`` only the interior is built.
     ``unit_keys`` (each customer's fixed-point record key, ``transforms.cellkey``) adds the
     ``key_sum`` of every cell: the sum of its customers' keys mod 2**32, each customer once.
+
+    The records are reduced once to (leaf cell, customer) pairs with their sums (hash-based
+    ``pd.factorize``, no sort); each margin level combination then maps the pairs to its
+    cells and deduplicates (cell, customer) again, so a customer in several leaves of a
+    margin counts once there.
     """
     leaf_codes = []
     for dim in dims:
@@ -88,61 +104,66 @@ def build_cells(
     sizes = [len(d.codes) for d in dims]
     n_cells = int(np.prod(sizes))
     strides = [int(np.prod(sizes[i + 1 :])) for i in range(len(dims))]
-    units, unit_codes = np.unique(records[UNIT].to_numpy(dtype=str), return_inverse=True)
+    leaf_sizes = [len(d.leaves) for d in dims]
+    leaf_strides = [int(np.prod(leaf_sizes[i + 1 :])) for i in range(len(dims))]
+    unit_codes, units = pd.factorize(records[UNIT].to_numpy(dtype=object))
     n_units = max(len(units), 1)
     contribution = _contribution(records, measure)
+
+    leaf_cell = np.zeros(len(records), dtype=np.int64)
+    for stride, codes in zip(leaf_strides, leaf_codes, strict=True):
+        leaf_cell += codes * stride
+    pair_index, pairs = pd.factorize(leaf_cell * n_units + unit_codes)
+    pair_sum = np.bincount(pair_index, weights=contribution, minlength=len(pairs))
+    pair_rows = np.bincount(pair_index, minlength=len(pairs))
+    pair_unit = pairs % n_units
+    pair_leaf = pairs // n_units
+    pair_codes = [
+        (pair_leaf // st) % size for st, size in zip(leaf_strides, leaf_sizes, strict=True)
+    ]
+    unit_key = (
+        np.array([unit_keys[u] for u in units], dtype=np.uint64) if unit_keys is not None else None
+    )
 
     value = np.zeros(n_cells)
     responses = np.zeros(n_cells, dtype=np.int64)
     contributors = np.zeros(n_cells, dtype=np.int64)
-    top = np.zeros((2, n_cells))
+    top1 = np.zeros(n_cells)
+    top2 = np.zeros(n_cells)
     key_sum = np.zeros(n_cells, dtype=np.uint64)
-    unit_key = (
-        np.array([unit_keys[u] for u in units], dtype=np.uint64) if unit_keys is not None else None
-    )
     level_maps = [_ancestor_codes(d, margins) for d in dims]
     for combo in itertools.product(*level_maps):
-        cell = np.zeros(len(records), dtype=np.int64)
-        for stride, ancestors, codes in zip(strides, combo, leaf_codes, strict=True):
+        cell = np.zeros(len(pairs), dtype=np.int64)
+        for stride, ancestors, codes in zip(strides, combo, pair_codes, strict=True):
             cell += ancestors[codes] * stride
-        pair, pair_index = np.unique(cell * n_units + unit_codes, return_inverse=True)
-        pair_sum = np.bincount(pair_index, weights=contribution, minlength=len(pair))
-        pair_cell = pair // n_units
-        counts = np.bincount(pair_cell, minlength=n_cells)
-        seen = counts > 0
+        seen = np.zeros(n_cells, dtype=bool)
+        seen[cell] = True
+        sums = np.bincount(cell, weights=pair_sum, minlength=n_cells)
+        rows = np.bincount(cell, weights=pair_rows, minlength=n_cells)
+        member_index, members = pd.factorize(cell * n_units + pair_unit)
+        member_sum = np.bincount(member_index, weights=pair_sum, minlength=len(members))
+        member_cell = members // n_units
+        counts = np.bincount(member_cell, minlength=n_cells)
         contributors[seen] = counts[seen]
-        if measure.kind == "customers":
-            value[seen] = counts[seen]
-        else:
-            sums = np.bincount(cell, weights=contribution, minlength=n_cells)
-            value[seen] = sums[seen]
-            rows = np.bincount(cell, minlength=n_cells)
-            responses[seen] = rows[seen]
+        value[seen] = counts[seen] if measure.kind == "customers" else sums[seen]
+        responses[seen] = rows[seen].astype(np.int64)
+        first, second = _top_two(member_cell, member_sum, n_cells)
+        top1[seen], top2[seen] = first[seen], second[seen]
         if unit_key is not None:
-            sums_mod = key_sums(pair_cell, unit_key[pair % n_units], n_cells=n_cells)
+            sums_mod = key_sums(member_cell, unit_key[members % n_units], n_cells=n_cells)
             key_sum[seen] = sums_mod[seen]
-        order = np.lexsort((-pair_sum, pair_cell))
-        first = np.r_[0, np.flatnonzero(np.diff(pair_cell[order])) + 1]
-        for rank in range(2):
-            at = first + rank
-            ok = at < np.r_[first[1:], len(order)]
-            top[rank, pair_cell[order[at[ok]]]] = pair_sum[order[at[ok]]]
     grid = pd.MultiIndex.from_product([d.codes for d in dims], names=[d.name for d in dims])
     cells = grid.to_frame(index=False)
     for dim in dims:
         cells[dim.name] = cells[dim.name].astype("string")
+    keep = np.ones(n_cells, dtype=bool)
     if not margins:
-        interior = pd.MultiIndex.from_product([d.leaves for d in dims]).to_frame(index=False)
-        keep = cells.set_index([d.name for d in dims]).index.isin(
-            pd.MultiIndex.from_frame(interior)
-        )
-    else:
-        keep = np.ones(n_cells, dtype=bool)
+        keep = interior_mask(cells, dims)
     cells["value"] = value
     cells["contributors"] = contributors
     if measure.kind in ("mean", "top_box_share"):
         cells["responses"] = responses
-    cells["top1"], cells["top2"] = top[0], top[1]
+    cells["top1"], cells["top2"] = top1, top2
     if unit_key is not None:
         cells["key_sum"] = key_sum
     return cells[keep].reset_index(drop=True)
