@@ -184,7 +184,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]
         first = _run(root).export_text()
         first_folders = sorted(p.parent.name for p in (root / "releases").glob(f"*/{RUN}"))
         first_files = {
-            p.name: sorted(f.name for f in p.iterdir())
+            p.parent.name: sorted(f.name for f in p.iterdir())
             for p in (root / "releases").glob(f"*/{RUN}")
         }
         from pipeline.release.ledger import entries, open_ledger
