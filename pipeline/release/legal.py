@@ -45,6 +45,7 @@ from transforms.errors import ConfigurationError
 LegalCategory = Literal["statistics", "anonymously_processed"]
 CATEGORY_BY_KIND: dict[str, LegalCategory] = {
     "table": "statistics",
+    "report": "statistics",  # main's report catalogue (CandidateDataset kind "report")
     "microdata": "anonymously_processed",
 }
 LEGAL_TEXTS = DATA_DIR / "legal" / "legal.yaml"
