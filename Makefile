@@ -41,6 +41,8 @@ airflow-db: bootstrap
 
 demo: bootstrap airflow-db
 	$(AR) demo-data --customers $(DEMO_CUSTOMERS) --seed $(DEMO_SEED)
+	@echo "Recording the public notice (公表文) of the microdata as published on $(DEMO_DATE) (demo)"
+	@$(AR) notice publish customers_microdata --on $(DEMO_DATE) --where "demo: not really published"
 	@echo "Running the nightly_release DAG through Airflow for $(DEMO_DATE) (log: $(AIRFLOW_HOME)/demo-run.log)"
 	@key_file="$$($(AR) demo-key)" && signing_key_file="$$($(AR) demo-key --signing)" && \
 		ANONRELEASE_DEMO=1 ANONRELEASE_HMAC_KEY_FILE="$$key_file" \

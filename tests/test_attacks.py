@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from published_notices import publish_notices
 
 from pipeline.demo.generator import generate_demo_database
 from pipeline.release.datasets import COUNT_TABLE, MICRODATA
@@ -43,6 +44,7 @@ def _environment(monkeypatch: pytest.MonkeyPatch, root: Path, url: str) -> None:
 
 def _run(day: date) -> RunContext:
     ctx = RunContext(run_date=day, config=load_config())
+    publish_notices(ctx.config.workdir)
     run_all(ctx)
     return ctx
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from published_notices import publish_notices
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
@@ -45,6 +46,7 @@ def _run(source: str, workdir: Path, releases: Path) -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         _environment(mp, source, workdir, releases)
+        publish_notices(workdir)
         run_all(RunContext(run_date=DEMO_DATE, config=load_config()))
 
 

@@ -70,6 +70,23 @@ def _environment(monkeypatch: pytest.MonkeyPatch, root: Path, source: str, partn
         monkeypatch.setenv("ANONRELEASE_PARTNERS", str(partners))
 
 
+def _publish_notices(workdir: Path) -> None:
+    """Record the public notices as published on the run date (microdata needs them)."""
+    from pipeline.release.datasets import partner_registry
+    from pipeline.release.legal import current_notices, record_publication
+    from pipeline.settings.release_config import load_config
+
+    config = load_config()
+    notices = current_notices(
+        quasi_identifiers=config.profile.quasi_identifiers,
+        sensitive=config.profile.sensitive,
+        registry=partner_registry(config.partners),
+        release_root=config.release_root,
+    )
+    for dataset, text in notices.items():
+        record_publication(workdir, dataset, on=RUN_DATE, text=text)
+
+
 def _published_files(root: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
@@ -83,6 +100,7 @@ def nightly(airflow_db, source, tmp_path_factory) -> Iterator[tuple[Path, object
     root = tmp_path_factory.mktemp("nightly")
     with pytest.MonkeyPatch.context() as mp:
         _environment(mp, root, source, None)
+        _publish_notices(root / "warehouse")
         outcome = run_dag(RUN_DATE)
         yield root, outcome
 
@@ -101,7 +119,12 @@ def test_dag_run_succeeds_and_publishes_verifiable_releases(nightly) -> None:
         assert manifest["run"] == RUN
         assert manifest["files"], folder
     sponsor = verify_release(str(root / "releases" / "sponsor-adnet" / RUN))
-    assert [f["name"] for f in sponsor["files"]] == ["customers_by_region_age_gender_course.csv"]
+    assert [f["name"] for f in sponsor["files"]] == [
+        "customers_by_region_age_gender_course.csv",
+        "customers_by_region_age_gender_course.dictionary.csv",
+    ]
+    cosmetics = verify_release(str(root / "releases" / "partner-cosmetics" / RUN))
+    assert "customers_microdata.csv" in {f["name"] for f in cosmetics["files"]}
 
 
 def test_every_provision_is_in_the_ledger_and_the_chain_holds(nightly) -> None:
@@ -187,6 +210,7 @@ def test_cli_run_writes_the_same_bytes_as_the_dag(nightly, source, tmp_path) -> 
         ANONRELEASE_HMAC_KEY="5a" * 32,
         PYTHONHASHSEED="12345",
     )
+    _publish_notices(tmp_path / "warehouse")
     cli = Path(sys.executable).parent / "anonrelease"
     subprocess.run(
         [

@@ -13,6 +13,10 @@ recipients:
   - id: partner-a
     name: A
     kind: cooperative_business
+    agreement: AG-1
+    valid_from: 2025-04-01
+    valid_until: 2028-03-31
+    purposes: [market_analysis]
     min_k: 10
     min_l: 2
     min_cell_count: 10
@@ -20,6 +24,11 @@ recipients:
   - id: sponsor-b
     name: B
     kind: advertising_sponsor
+    agreement: AG-2
+    valid_from: 2025-04-01
+    valid_until: 2026-03-31
+    purposes: [advertising_planning]
+    format: csv-cp932
     min_k: 5
     min_cell_count: 20
     allowed_datasets: [table]
@@ -65,6 +74,18 @@ def test_recipients_are_frozen(tmp_path: Path) -> None:
         (("min_cell_count: 20", "min_cell_count: 20\n    colour: red"), "colour"),
         (("allowed_datasets: [table]\n", "allowed_datasets: []\n"), "allowed_datasets"),
         (("id: sponsor-b", "id: partner-a"), "duplicate recipient ids: ['partner-a']"),
+        (("format: csv-cp932", "format: xlsx"), "recipients.1(sponsor-b).format"),
+        (
+            ("valid_until: 2026-03-31", "valid_until: 2025-03-31"),
+            "recipients.1(sponsor-b): Value error, valid_until: before valid_from",
+        ),
+        (("valid_from: 2025-04-01\n    valid_until: 2026", "valid_until: 2026"), "valid_from"),
+        (("purposes: [advertising_planning]", "purposes: []"), "recipients.1(sponsor-b).purposes"),
+        (("agreement: AG-2", "agreement: ''"), "recipients.1(sponsor-b).agreement"),
+        (
+            ("format: csv-cp932", "format: csv-cp932\n    destination: nosuch://bucket/x"),
+            "recipients.1(sponsor-b).destination",
+        ),
     ],
 )
 def test_invalid_registry_names_file_and_field(
@@ -109,3 +130,42 @@ def test_shipped_registry_names_only_the_pipelines_datasets() -> None:
     from pipeline.release.datasets import COUNT_TABLE, MICRODATA
 
     assert load_partners(known_datasets={COUNT_TABLE, MICRODATA}).ids()
+
+
+def test_new_fields_load_with_defaults(tmp_path: Path) -> None:
+    from datetime import date
+
+    registry = load_partners(_write(tmp_path, GOOD))
+    partner, sponsor = registry.recipients
+    assert partner.format == "csv-utf8" and partner.destination is None
+    assert partner.destination_root("/releases") == "/releases"
+    assert sponsor.format == "csv-cp932" and sponsor.agreement == "AG-2"
+    assert sponsor.purposes == ("advertising_planning",)
+    assert sponsor.agreement_problem(date(2026, 3, 31)) is None  # the last day is in force
+    assert "expired on 2026-03-31" in str(sponsor.agreement_problem(date(2026, 4, 1)))
+    assert "not yet in force" in str(sponsor.agreement_problem(date(2025, 3, 31)))
+    with_dest = GOOD.replace("format: csv-cp932", "format: parquet\n    destination: memory://x")
+    assert load_partners(_write(tmp_path, with_dest)).get("sponsor-b").destination == "memory://x"
+
+
+def test_web_statistics_go_to_internal_recipients_only(tmp_path: Path) -> None:
+    web = GOOD.replace("allowed_datasets: [table]", "allowed_datasets: [table, web_visits]")
+    path = _write(tmp_path, web)
+    with pytest.raises(PartnerRegistryError) as err:
+        load_partners(
+            path, known_datasets={"table", "microdata", "web_visits"}, internal_only={"web_visits"}
+        )
+    message = str(err.value)
+    assert "recipients.1(sponsor-b).allowed_datasets" in message and "'web_visits'" in message
+    assert "internal only" in message and "'advertising_sponsor'" in message
+    internal = _write(tmp_path, web.replace("kind: advertising_sponsor", "kind: internal"))
+    registry = load_partners(
+        internal, known_datasets={"table", "microdata", "web_visits"}, internal_only={"web_visits"}
+    )
+    assert registry.get("sponsor-b").allows("web_visits")
+
+
+def test_unknown_dataset_names_the_entry_and_field(tmp_path: Path) -> None:
+    typo = _write(tmp_path, GOOD.replace("allowed_datasets: [table]", "allowed_datasets: [tabel]"))
+    with pytest.raises(PartnerRegistryError, match=r"recipients\.1\(sponsor-b\)\.allowed_datasets"):
+        load_partners(typo, known_datasets=("table", "microdata"))

@@ -29,7 +29,16 @@ MICRO, TABLE = "customers_microdata", "customers_table"
 
 
 def _recipient(rid: str, **kw: object) -> Recipient:
-    base = {"name": rid, "kind": "cooperative_business", "min_k": 10, "min_cell_count": 10}
+    base = {
+        "name": rid,
+        "kind": "cooperative_business",
+        "agreement": f"AG-{rid}",
+        "valid_from": "2025-01-01",
+        "valid_until": "2030-12-31",
+        "purposes": ["analysis"],
+        "min_k": 10,
+        "min_cell_count": 10,
+    }
     return Recipient(id=rid, **{**base, **kw})  # type: ignore[arg-type]
 
 

@@ -31,6 +31,7 @@ from pipeline.cli import (
     demo_command,
     engine_command,
     ledger_command,
+    notice_command,
     report_command,
     request_command,
     run_command,
@@ -148,4 +149,5 @@ validate_command.register(app)
 series_command.register(app)
 request_command.register(app)
 ledger_command.register(app)
+notice_command.register(app)
 report_command.register(app)

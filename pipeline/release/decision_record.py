@@ -44,6 +44,9 @@ class DecisionRecord(BaseModel):
     # night because the recipient already has this period (when the next one goes out).
     held: dict[str, dict[str, str]] = {}
     not_due: dict[str, dict[str, str]] = {}
+    # Per recipient and dataset: refused by law or agreement (the agreement not in force on
+    # the run date; anonymously processed information without its published notice).
+    refused: dict[str, dict[str, str]] = {}
 
     def write(self, reports_dir: Path) -> Path:
         path = reports_dir / DECISION_FILE

@@ -4,7 +4,8 @@ APPI asks a business that provides data to a third party to keep a record of eac
 (and we keep the refusals beside them: why a recipient got nothing). Each entry states the
 run, the recipient, the datasets, the sha256 of each file provided, the parameters each
 dataset was built with (JSON), the outcome (``provided``, ``blocked``, ``held``,
-``not_due``, ``withdrawn``, ``failed``), the reason, and when it was recorded (UTC wall clock:
+``not_due``, ``refused`` (agreement not in force, notice not published), ``withdrawn``,
+``failed``), the reason, and when it was recorded (UTC wall clock:
 the ledger is a record, not a transform).
 
 Tamper evidence: every entry carries the sha256 of the previous entry (``prev_sha256``) and
@@ -58,7 +59,7 @@ LEDGER_URL_ENV = "ANONRELEASE_LEDGER_URL"
 LEDGER_FILE = "ledger.sqlite"
 RETENTION_YEARS = 3
 GENESIS = "0" * 64
-Outcome = Literal["provided", "blocked", "held", "not_due", "withdrawn", "failed"]
+Outcome = Literal["provided", "blocked", "held", "not_due", "refused", "withdrawn", "failed"]
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 
 _metadata = MetaData()

@@ -1,8 +1,9 @@
 """Publish: per-recipient release folders with a signed manifest that partners can verify.
 
-Layout: ``<release_root>/<recipient>/<run>/`` holds the dataset files, ``manifest.json``
-(each file's name, sha256, byte size, row count and column names; the privacy profile and
-the parameters each dataset was really built with; the run id and the code version),
+Layout: ``<release_root>/<recipient>/<run>/`` holds the dataset files in the recipient's
+format (``pipeline.release.formats``), ``manifest.json`` (each file's name, sha256, byte size,
+row count and column names; the file format; the privacy profile and the parameters each
+dataset was really built with, with its legal category; the run id and the code version),
 ``manifest.json.sig`` (the Ed25519 signature of the manifest's exact bytes, base64) and
 ``public_key.pem`` (the key that verifies it; a partner should pin the key it received out of
 band). The root may be any fsspec URL (local path, s3://, gcs://).
@@ -29,9 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -50,6 +49,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from fsspec.implementations.local import LocalFileSystem
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from pipeline.release.formats import shape
+from pipeline.settings.partners import FileFormat
 from pipeline.settings.signing_keys import fingerprint, public_key_pem
 from pipeline.settings.storage import delivered
 from transforms.errors import ConfigurationError, DataError
@@ -119,6 +120,8 @@ class Manifest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     format: Literal["anonrelease-manifest/2"]
+    # How the dataset files are written (parquet, or CSV in UTF-8, UTF-8 with BOM, cp932).
+    file_format: FileFormat = "csv-utf8"
     recipient: str = Field(min_length=1)
     run: str = Field(min_length=1)
     code_version: str = Field(min_length=1)
@@ -144,21 +147,6 @@ class PublishedRelease:
     sha256: Mapping[str, str] = field(default_factory=dict)
 
 
-def _rows(payload: bytes) -> int:
-    """Data rows of a CSV with a header line and a newline after every row."""
-    return max(payload.count(b"\n") - 1, 0)
-
-
-def _columns(payload: bytes) -> tuple[str, ...]:
-    """The column names of a CSV's header line (UTF-8, with or without a BOM)."""
-    header = payload.split(b"\n", 1)[0]
-    try:
-        text = header.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return ()
-    return tuple(next(csv.reader(io.StringIO(text)), []))
-
-
 def code_version() -> str:
     """The installed anonrelease version (``importlib.metadata``), or ``unknown``."""
     try:
@@ -174,6 +162,7 @@ def build_manifest(
     files: Mapping[str, bytes],
     profile: Mapping[str, Any],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    file_format: FileFormat = "csv-utf8",
 ) -> bytes:
     """A deterministic manifest: same files, profile and code version give the same bytes.
 
@@ -181,18 +170,21 @@ def build_manifest(
     table's actual minimum cell count, the microdata's transformation and k, l and
     suppression achieved), not the profile's defaults.
     """
-    entries = [
-        {
-            "name": name,
-            "sha256": hashlib.sha256(payload).hexdigest(),
-            "bytes": len(payload),
-            "rows": _rows(payload),
-            "columns": list(_columns(payload)),
-        }
-        for name, payload in sorted(files.items())
-    ]
+    entries = []
+    for name, payload in sorted(files.items()):
+        rows, columns = shape(name, payload, file_format)
+        entries.append(
+            {
+                "name": name,
+                "sha256": hashlib.sha256(payload).hexdigest(),
+                "bytes": len(payload),
+                "rows": rows,
+                "columns": list(columns),
+            }
+        )
     manifest = {
         "format": MANIFEST_FORMAT,
+        "file_format": file_format,
         "recipient": recipient,
         "run": run_id,
         "code_version": code_version(),
@@ -346,15 +338,18 @@ def publish_release(
     release_root: str,
     recipient: str,
     run_id: str,
-    files: Mapping[str, Path],
+    files: Mapping[str, Path | bytes],
     profile: Mapping[str, Any],
     signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    file_format: FileFormat = "csv-utf8",
 ) -> PublishedRelease:
     """Publish the approved files for one recipient with a signed manifest, atomically.
 
-    A release is delivered, not stored: it is written with the umask the process had
-    before the run made the work folder owner-only (``pipeline.settings.storage``).
+    ``files`` maps each delivered name to its source file or to its bytes, already in
+    ``file_format`` (``pipeline.release.formats.encode``). A release is delivered, not
+    stored: it is written with the umask the process had before the run made the work
+    folder owner-only (``pipeline.settings.storage``).
     """
     with delivered():
         return _publish_release(
@@ -365,6 +360,7 @@ def publish_release(
             profile=profile,
             signing_key=signing_key,
             parameters=parameters,
+            file_format=file_format,
         )
 
 
@@ -373,12 +369,16 @@ def _publish_release(
     release_root: str,
     recipient: str,
     run_id: str,
-    files: Mapping[str, Path],
+    files: Mapping[str, Path | bytes],
     profile: Mapping[str, Any],
     signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None,
+    file_format: FileFormat,
 ) -> PublishedRelease:
-    payloads = {name: Path(src).read_bytes() for name, src in sorted(files.items())}
+    payloads = {
+        name: src if isinstance(src, bytes) else Path(src).read_bytes()
+        for name, src in sorted(files.items())
+    }
     clash = sorted(set(payloads) & set(RESERVED))
     if clash:
         raise ReleaseFolderError(f"a dataset file may not be named {', '.join(clash)}")
@@ -388,6 +388,7 @@ def _publish_release(
         files=payloads,
         profile=profile,
         parameters=parameters,
+        file_format=file_format,
     )
     contents = {
         **payloads,
@@ -516,9 +517,10 @@ def verify_release(folder: str, *, public_key: Ed25519PublicKey | None = None) -
             problems.append(f"{entry.name}: size differs")
         if hashlib.sha256(content).hexdigest() != entry.sha256:
             problems.append(f"{entry.name}: sha256 differs")
-        if _rows(content) != entry.rows:
+        rows, columns = shape(entry.name, content, manifest.file_format)
+        if rows != entry.rows:
             problems.append(f"{entry.name}: row count differs")
-        if _columns(content) != entry.columns:
+        if columns != entry.columns:
             problems.append(f"{entry.name}: columns differ")
     problems += [f"{name}: not in manifest" for name in sorted(present - listed)]
     if problems:

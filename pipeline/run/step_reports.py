@@ -250,6 +250,8 @@ class PublishReport(StepReport):
     blocked: dict[str, list[str]]
     held: dict[str, dict[str, str]]
     not_due: dict[str, dict[str, str]]
+    # recipient -> dataset -> why (agreement not in force, no published notice)
+    refused: dict[str, dict[str, str]] = Field(default_factory=dict)
     withdrawn: list[str]
     failed: dict[str, str] | None = None  # recipient -> why its destination failed
 

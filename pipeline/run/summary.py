@@ -237,6 +237,10 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
         for recipient, held in sorted(decision.held.items()):
             for name, reason in sorted(held.items()):
                 _print(console, ("held", "yellow"), f" for {recipient}: {name}: {reason}")
+        for recipient, refused in sorted(decision.refused.items()):
+            for reason in sorted(set(refused.values())):
+                names = ", ".join(sorted(n for n, r in refused.items() if r == reason))
+                _print(console, ("refused", "red"), f" for {recipient}: {names}: {reason}")
         for recipient, waiting in sorted(decision.not_due.items()):
             for name, reason in sorted(waiting.items()):
                 _print(console, f"not due for {recipient}: {name}: {reason}")
@@ -249,9 +253,20 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
             ("Published", "bold"),
             " (each folder has a manifest.json; check with `anonrelease verify FOLDER`)",
         )
+        from pipeline.release.legal import STATEMENT_FILE, notices_dir
+
         for recipient, info in published.published.items():
             _print(console, f"  {recipient}: {', '.join(info.files)}")
             _print(console, f"    {info.folder}")
+            if STATEMENT_FILE in info.files:
+                _print(
+                    console,
+                    f"    statement (anonymously processed information): "
+                    f"{info.folder}/{STATEMENT_FILE}",
+                )
+        notices = notices_dir(ctx.config.workdir)
+        if notices.is_dir():
+            _print(console, f"public notices (公表文) and their publication record: {notices}")
     quarantine = ctx.run_dir / "quarantine"
     if quarantine.exists():
         _print(console, f"quarantine files: {quarantine}")

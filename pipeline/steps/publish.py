@@ -1,7 +1,12 @@
 """publish: only what the gate allowed, per recipient, signed, moved into place atomically.
 
-Every provision and every refusal (blocked, held, not due, withdrawn, a destination that
-failed) is appended to the provision ledger (``pipeline.release.ledger``), a provision only
+Each recipient's files are written in its format (``pipeline.release.formats``) to its
+destination, with a data dictionary per dataset and, beside anonymously processed
+information, the statement that it is (``pipeline.release.legal``); the manifest states each
+dataset's legal category and hashes the bytes delivered.
+
+Every provision and every refusal (blocked, held, not due, refused, withdrawn, a destination
+that failed) is appended to the provision ledger (``pipeline.release.ledger``), a provision only
 once its recipient's folder is in place. After each recipient's folder is complete, what it
 received is recorded internally (the differencing gate compares the next release with it) and
 a microdata series' transformation is frozen by its first release.
@@ -11,18 +16,29 @@ from __future__ import annotations
 
 import os
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pipeline.release import ledger
 from pipeline.release.datasets import (
     MICRODATA,
     cadence_for,
+    csv_bytes,
     partner_registry,
     sha256,
     split_series,
 )
 from pipeline.release.decision_record import DecisionRecord
 from pipeline.release.errors import DestinationUnwritable, RecipientsBlocked, ReleaseBlocked
+from pipeline.release.formats import FormatError, encode, shape, suffix
+from pipeline.release.legal import (
+    STATEMENT_FILE,
+    anonymously_processed,
+    category_of,
+    dictionary_frame,
+    dictionary_name,
+    statement_text,
+)
 from pipeline.release.publish import publish_release, withdraw
 from pipeline.release.series import FrozenSeries, Received, freeze_series, record_received
 from pipeline.run import audit
@@ -120,6 +136,7 @@ class _Ledger:
         refusals: tuple[tuple[ledger.Outcome, dict[str, dict[str, str]]], ...] = (
             ("held", decision.held),
             ("not_due", decision.not_due),
+            ("refused", decision.refused),
         )
         for outcome, table in refusals:
             for recipient, why in sorted(table.items()):
@@ -130,6 +147,52 @@ class _Ledger:
                         datasets=sorted(why),
                         reason="; ".join(f"{name}: {w}" for name, w in sorted(why.items())),
                     )
+
+
+def delivery(
+    recipient: Recipient,
+    names: list[str],
+    *,
+    candidates: Path,
+    parameters: dict[str, dict[str, object]],
+    root: str,
+) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
+    """The files one recipient receives (in its format) and the manifest's dataset entries.
+
+    Each dataset, its data dictionary, and the statement when any is anonymously processed.
+    """
+    fmt = recipient.format
+    ext = suffix(fmt)
+    files: dict[str, bytes] = {}
+    datasets: dict[str, dict[str, Any]] = {}
+    columns: dict[str, tuple[str, ...]] = {}
+    for name in names:
+        dataset = split_series(name)[0]
+        payload = (candidates / f"{name}.csv").read_bytes()
+        columns[dataset] = shape(f"{name}.csv", payload, "csv-utf8")[1]
+        files[f"{dataset}{ext}"] = encode(payload, fmt, name=f"{dataset}{ext}")
+        built = parameters.get(name, {})
+        levels = built.get("transformation")
+        dictionary = dictionary_frame(
+            columns[dataset], levels=levels if isinstance(levels, dict) else None
+        )
+        files[dictionary_name(dataset, ext)] = encode(
+            csv_bytes(dictionary), fmt, name=dictionary_name(dataset, ext)
+        )
+        datasets[dataset] = {**built, "legal_category": category_of(dataset)}
+        summary = candidates / f"{name}.summary.json"
+        if summary.is_file():  # a report table's summary goes with it (cells, shares, method)
+            files[f"{dataset}.summary.json"] = summary.read_bytes()
+    processed = anonymously_processed(datasets)
+    if processed:
+        statement = statement_text(
+            files=[f"{d}{ext}" for d in processed],
+            columns=[c for d in processed for c in columns[d]],
+            agreement=recipient.agreement,
+            destination=root,
+        )
+        files[STATEMENT_FILE] = statement.encode("utf-8")
+    return files, datasets
 
 
 def publish(ctx: RunContext) -> PublishReport:
@@ -149,9 +212,15 @@ def publish(ctx: RunContext) -> PublishReport:
         for recipient in sorted(recipients):
             book.record(recipient, "blocked", reason="; ".join(decision.profile_failures))
         raise ReleaseBlocked(decision.profile_failures)
-    root = ctx.config.release_root
+    default_root = ctx.config.release_root
+
+    def root(recipient: str) -> str:
+        return registry.get(recipient).destination_root(default_root)
+
     allowed = {r: d for r, d in decision.allowed.items() if d}
-    withdrawn = [r for r in sorted(set(recipients) - set(allowed)) if withdraw(root, r, ctx.run_id)]
+    withdrawn = [
+        r for r in sorted(set(recipients) - set(allowed)) if withdraw(root(r), r, ctx.run_id)
+    ]
     for recipient in withdrawn:
         book.record(
             recipient, "withdrawn", reason="not allowed by this run: its earlier folder removed"
@@ -172,24 +241,28 @@ def publish(ctx: RunContext) -> PublishReport:
     published: dict[str, PublishedFolder] = {}
     failed: dict[str, str] = {}
     for recipient, names in sorted(allowed.items()):
-        files = {
-            f"{split_series(n)[0]}.csv": ctx.run_dir / "candidates" / f"{n}.csv" for n in names
-        }
-        for n in names:  # a report table's summary goes with it (cells, shares, method)
-            summary = ctx.run_dir / "candidates" / f"{n}.summary.json"
-            if summary.is_file():
-                files[f"{n}.summary.json"] = summary
-        parameters = {split_series(n)[0]: decision.parameters.get(n, {}) for n in names}
         try:
+            files, parameters = delivery(
+                registry.get(recipient),
+                names,
+                candidates=ctx.run_dir / "candidates",
+                parameters=decision.parameters,
+                root=root(recipient),
+            )
             release = publish_release(
-                release_root=root,
+                release_root=root(recipient),
                 recipient=recipient,
                 run_id=ctx.run_id,
-                files=files,
+                files=dict(files),
                 profile=profile,
                 signing_key=signing_key,
                 parameters=parameters,
+                file_format=registry.get(recipient).format,
             )
+        except FormatError as exc:  # a file its format cannot hold: nothing written
+            failed[recipient] = str(exc)
+            book.record(recipient, "failed", datasets=list(names), reason=failed[recipient])
+            continue
         except OSError as exc:  # the destination: its previous release is left as it was
             failed[recipient] = f"destination not writable ({type(exc).__name__})"
             book.record(recipient, "failed", datasets=list(names), reason=failed[recipient])
@@ -209,6 +282,7 @@ def publish(ctx: RunContext) -> PublishReport:
         blocked=decision.blocked,
         held=decision.held,
         not_due=decision.not_due,
+        refused=decision.refused,
         withdrawn=withdrawn,
     )
     if failed:

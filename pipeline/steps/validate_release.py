@@ -1,18 +1,25 @@
 """validate_release: the gate. Check every candidate; hold what differencing would reveal.
 
-Three decisions per recipient and dataset, all persisted in the typed decision record:
+Decisions per recipient and dataset, all persisted in the typed decision record:
+0. the agreement: a recipient whose agreement is not in force on the run date receives
+   nothing (``refused``, with why), and is not checked;
 1. the privacy checks of the profile and of the recipient's minimum (``release.gate``);
 2. is it due: a recipient receives each period of a series once (its cadence);
 3. the differencing gate: compared with the last release this recipient received, no
    equivalence class and no published cell may change by fewer than k records (or the
    table's threshold). A release that would is held, audited, and tried again next period
-   with the changes accumulated.
+   with the changes accumulated;
+4. the law (``release.legal``): anonymously processed information is refused unless its
+   public notice, as the configuration gives it now, was recorded as published on or before
+   the run date. Its internal processing record (Rule 34) is written for every run.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -32,6 +39,7 @@ from pipeline.release.datasets import (
 from pipeline.release.decision_record import CheckRecord
 from pipeline.release.errors import ReleaseBlocked
 from pipeline.release.gate import evaluate_release
+from pipeline.release.legal import category_of, dataset_notice, notice_problem, processing_record
 from pipeline.release.series import Received, last_received
 from pipeline.run import audit
 from pipeline.run.context import RunContext
@@ -42,7 +50,8 @@ from pipeline.run.step_reports import (
     ReleasedSeries,
     ValidateReleaseReport,
 )
-from pipeline.settings.partners import Recipient
+from pipeline.settings.partners import PartnerRegistry, Recipient
+from pipeline.settings.storage import private_dir, write_private
 from pipeline.steps.anonymize import UNIT
 from pipeline.steps.zone_io import finish, read
 from transforms.differencing import microdata_difference, table_difference
@@ -210,6 +219,77 @@ def _series_decisions(
     return released, held, not_due
 
 
+def _lapsed(registry: PartnerRegistry, on: date) -> dict[str, dict[str, str]]:
+    """Recipients whose agreement is not in force on ``on``: each allowed dataset, and why."""
+    out: dict[str, dict[str, str]] = {}
+    for r in registry.recipients:
+        if (problem := r.agreement_problem(on)) is not None:
+            out[r.id] = dict.fromkeys(r.allowed_datasets, problem)
+    return out
+
+
+def _without_notice(
+    ctx: RunContext, released: dict[str, list[str]], registry: PartnerRegistry
+) -> dict[str, dict[str, str]]:
+    """Take out of ``released`` the anonymously processed datasets without a published notice."""
+    refused: dict[str, dict[str, str]] = {}
+    notices: dict[str, str | None] = {}
+    profile = ctx.config.profile
+    for rid, names in sorted(released.items()):
+        for name in list(names):
+            dataset, _ = split_series(name)
+            if category_of(dataset) != "anonymously_processed":
+                continue
+            if dataset not in notices:
+                text = dataset_notice(
+                    dataset,
+                    quasi_identifiers=profile.quasi_identifiers,
+                    sensitive=profile.sensitive,
+                    recipients=registry.recipients,
+                    release_root=ctx.config.release_root,
+                )
+                notices[dataset] = notice_problem(
+                    ctx.config.workdir, dataset, text=text, on=ctx.run_date
+                )
+            if (problem := notices[dataset]) is not None:
+                names.remove(name)
+                refused.setdefault(rid, {})[name] = f"anonymously processed information: {problem}"
+    for rid in [r for r, names in released.items() if not names]:
+        del released[rid]
+    return refused
+
+
+def _processing_records(ctx: RunContext, parameters: dict[str, dict[str, object]]) -> list[str]:
+    """One internal processing record per anonymously processed dataset of this run."""
+    folder = private_dir(ctx.run_dir / "processing_records")
+    written = []
+    for cadence, entry in sorted(_series(ctx).items()):
+        name = f"{MICRODATA}@{cadence}"
+        if not isinstance(entry, ReleasedSeries) or name not in parameters:
+            continue
+        required = {
+            k: v
+            for k, v in parameters[name].items()
+            if k in ("k", "l", "l_variant", "t", "t_distance", "suppression_limit", "sensitive")
+        }
+        achieved = {
+            "records": entry.records,
+            "suppressed": entry.suppressed,
+            "classes": entry.classes,
+            "min_class_size": entry.min_class_size,
+        }
+        record = processing_record(
+            name,
+            run=ctx.run_id,
+            transformation=dict(entry.transformation),
+            requirement=required,
+            achieved=achieved,
+        )
+        path = write_private(folder / f"{name}.json", json.dumps(record, indent=2) + "\n")
+        written.append(str(path))
+    return written
+
+
 def validate_release(ctx: RunContext) -> ValidateReleaseReport:
     """Check every candidate against the profile and each recipient's minimum; fail closed."""
     series: dict[str, Mapping[str, int]] = {c: e.transformation for c, e in _series(ctx).items()}
@@ -220,14 +300,19 @@ def validate_release(ctx: RunContext) -> ValidateReleaseReport:
         reports=ctx.require_report(BuildTablesReport).reports,
     )
     registry = partner_registry(ctx.config.partners)
+    lapsed = _lapsed(registry, ctx.run_date)
+    in_force = registry.model_copy(
+        update={"recipients": tuple(r for r in registry.recipients if r.id not in lapsed)}
+    )
     checked = {c.name: sha256(c.path) for c in candidates}
     decision = evaluate_release(
         candidates,
         profile=ctx.config.profile,
-        partners=registry,
+        partners=in_force,
         docs_dir=ctx.zone("docs"),
         receives=receives,
     )
+    refused = dict(lapsed)
     if decision.profile_failures:
         released: dict[str, list[str]] = {}
         held: dict[str, dict[str, str]] = {}
@@ -238,6 +323,10 @@ def validate_release(ctx: RunContext) -> ValidateReleaseReport:
             {r: list(d) for r, d in decision.allowed.items()},
             {r.id: r for r in registry.recipients},
         )
+        for rid, why in _without_notice(ctx, released, registry).items():
+            refused[rid] = refused.get(rid, {}) | why
+    parameters = _parameters(ctx)
+    records = _processing_records(ctx, parameters)
     record = ValidateReleaseReport(
         allowed=released,
         blocked={r: list(d) for r, d in sorted(decision.blocked.items())},
@@ -245,9 +334,10 @@ def validate_release(ctx: RunContext) -> ValidateReleaseReport:
         docs_index=str(decision.docs_index) if decision.docs_index else None,
         checks=[CheckRecord.model_validate(dict(c)) for c in decision.checks],
         sha256=checked,
-        parameters=_parameters(ctx),
+        parameters=parameters,
         held=held,
         not_due=not_due,
+        refused=refused,
     )
     record.write(ctx.zone("reports"))
     if decision.profile_failures:
@@ -265,6 +355,21 @@ def validate_release(ctx: RunContext) -> ValidateReleaseReport:
             event="recipient.blocked",
             recipient=recipient,
             reasons=list(reasons),
+        )
+    for recipient, why in sorted(refused.items()):
+        audit.record(
+            ctx.config.workdir,
+            run_id=ctx.run_id,
+            event="recipient.refused",
+            recipient=recipient,
+            reasons=sorted(set(why.values())),
+        )
+    if records:
+        audit.record(
+            ctx.config.workdir,
+            run_id=ctx.run_id,
+            event="processing_record.written",
+            files=[Path(r).name for r in records],
         )
     for recipient, datasets in sorted(held.items()):
         for name, reason in sorted(datasets.items()):
