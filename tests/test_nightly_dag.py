@@ -16,8 +16,10 @@ import yaml
 
 from pipeline.demo import DEMO_DATE
 from pipeline.demo.generator import generate_demo_database
+from pipeline.release.datasets import report_names
 from pipeline.release.publish import verify_release
 from pipeline.run.audit import read_events
+from pipeline.settings.partners import load_partners
 
 RUN_DATE = DEMO_DATE
 RUN = RUN_DATE.isoformat()
@@ -119,10 +121,12 @@ def test_dag_run_succeeds_and_publishes_verifiable_releases(nightly) -> None:
         assert manifest["run"] == RUN
         assert manifest["files"], folder
     sponsor = verify_release(str(root / "releases" / "sponsor-adnet" / RUN))
-    assert [f["name"] for f in sponsor["files"]] == [
-        "customers_by_region_age_gender_course.csv",
-        "customers_by_region_age_gender_course.dictionary.csv",
-    ]
+    names = [f["name"] for f in sponsor["files"]]
+    allowed = load_partners().get("sponsor-adnet").allowed_datasets
+    expected = {f"{d}{suffix}" for d in allowed for suffix in (".csv", ".dictionary.csv")}
+    expected |= {f"{d}.summary.json" for d in allowed if d in report_names()}
+    assert set(names) == expected and names == sorted(names)
+    assert not any(n.startswith("customers_microdata") for n in names)
     cosmetics = verify_release(str(root / "releases" / "partner-cosmetics" / RUN))
     assert "customers_microdata.csv" in {f["name"] for f in cosmetics["files"]}
 

@@ -51,6 +51,7 @@ def _customers(n: int, seed: int) -> pd.DataFrame:
 
 def _context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunContext:
     monkeypatch.setenv("ANONRELEASE_WORKDIR", str(tmp_path / "warehouse"))
+    monkeypatch.setenv("ANONRELEASE_HMAC_KEY", "5a" * 32)  # the cell key tables' record keys
     ctx = RunContext(run_date=RUN_DATE, config=load_config())
     ctx.reset()
     return ctx
@@ -77,10 +78,36 @@ def _released_bytes(ctx: RunContext, customers: pd.DataFrame) -> bytes:
     )
     anonymize(ctx)
     visited = customers[customers["main_course"] != "none"]
-    usage = visited[["pseudonym"]].assign(course_category=visited["main_course"])
+    usage = visited[["pseudonym"]].assign(
+        course_category=visited["main_course"],
+        visit_date=pd.Timestamp("2026-05-01"),
+        store_id=1,
+        amount_yen=5000,
+    )
     usage.to_parquet(ctx.zone("deidentified") / "usage.parquet", index=False)
+    _empty_activity(ctx)
     build_tables(ctx)
     return (ctx.run_dir / "candidates" / f"{SERIES}.csv").read_bytes()
+
+
+def _empty_activity(ctx: RunContext) -> None:
+    """The other de-identified tables the report catalogue reads, empty, and one store."""
+    frames = {
+        "questionnaires": ["pseudonym", "answered_on", "satisfaction_overall", "channel"],
+        "campaigns": ["pseudonym", "campaign_code", "applied_on", "channel"],
+        "subscriptions": ["pseudonym", "list_name", "subscribed_on", "unsubscribed_on"],
+    }
+    for name, columns in frames.items():
+        frame = pd.DataFrame({c: pd.Series(dtype="str") for c in columns})
+        for c in columns:
+            if c.endswith("_on"):
+                frame[c] = pd.Series(dtype="datetime64[ms]")
+            if c.startswith("satisfaction"):
+                frame[c] = pd.Series(dtype="int64")
+        frame.to_parquet(ctx.zone("deidentified") / f"{name}.parquet", index=False)
+    pd.DataFrame({"store_id": [1], "prefecture": ["東京都"]}).to_parquet(
+        ctx.zone("clean") / "stores.parquet", index=False
+    )
 
 
 def _transformation(ctx: RunContext) -> dict[str, int]:

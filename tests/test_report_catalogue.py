@@ -149,16 +149,23 @@ def test_demo_partner_tables_publish_at_least_80_percent(
 
 
 @pytest.mark.slow
-def test_cell_key_values_survive_a_deletion_where_content_did_not_change(
+def test_two_nights_with_a_deletion_reveal_the_customer_by_no_method(
     demo_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two nights, one customer deleted between them: every cell that does not contain that
-    customer publishes the same value; the cells that do change by noise, not by exactly one."""
+    """Two nights, one customer deleted between them, each night published.
+
+    cellkey: every cell that does not contain that customer publishes the same value; the cells
+    that do change by noise, not by exactly one. suppress: no cell published in both releases
+    moved by 1..n-1 contributors (or the table was held). dp: the second, changed table is a
+    new release and spends the budget again (the budget is the protection)."""
+    from pipeline.steps.analyst_report import analyst_report
+
     _environment(monkeypatch, tmp_path, demo_db)
     name = "customers_by_region_age_gender"
     first = RunContext(run_date=date(2026, 11, 24), config=load_config())
     run_all(first)
     before = pd.read_parquet(first.run_dir / "anonymized" / f"{name}.parquet")
+    dp_first = analyst_report(first, spec_name=name, out_dir=tmp_path / "dp1", method_name="dp")
     engine = sa.create_engine(demo_db)
     with engine.begin() as conn:
         victim = conn.execute(sa.text("SELECT min(customer_id) FROM customers")).scalar_one()
@@ -184,3 +191,24 @@ def test_cell_key_values_survive_a_deletion_where_content_did_not_change(
     assert (changed["value_1"] - changed["value_2"] == 1).all()
     published_change = (changed["published_1"] - changed["published_2"]).to_numpy()
     assert not np.all(published_change == 1), "every changed cell moved by exactly one"
+
+    # suppress: compare what partner-cosmetics received on both nights, cell by cell.
+    table = "visits_by_course_quarter_area"
+    decision = read_decision(second.run_dir / "reports")
+    assert decision is not None
+    held = table in decision.held.get("partner-cosmetics", {})
+    received = table in decision.allowed.get("partner-cosmetics", [])
+    assert held or received
+    if received:
+        keys = ["course", "quarter", "store_area"]
+        old = pd.read_parquet(first.run_dir / "anonymized" / f"{table}.parquet")
+        new = pd.read_parquet(second.run_dir / "anonymized" / f"{table}.parquet")
+        both = old.merge(new, on=keys, suffixes=("_1", "_2"))
+        shown = ~both["suppressed_1"] & ~both["suppressed_2"]
+        delta = (both["contributors_1"] - both["contributors_2"]).abs()[shown]
+        assert not ((delta > 0) & (delta < 10)).any()
+
+    # dp: a changed table is a new release and spends again; the same one would not.
+    dp_second = analyst_report(second, spec_name=name, out_dir=tmp_path / "dp2", method_name="dp")
+    assert dp_first.summary["budget_remaining"] == 2.0
+    assert dp_second.summary["budget_remaining"] == 1.0
