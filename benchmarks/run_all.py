@@ -24,6 +24,7 @@ import bench_cellkey
 import bench_checks
 import bench_mondrian
 import bench_scaling
+import bench_suppression
 
 COMMAND = "make -C benchmarks all   # = .venv/bin/python benchmarks/run_all.py"
 
@@ -316,6 +317,7 @@ def render() -> str:
                 ),
             )
         lines.append("")
+    lines += _suppression_section()
     lines += _standalone_sections()
     notes = h.BENCH / "observations.md"
     if notes.exists():
@@ -323,12 +325,90 @@ def render() -> str:
     return "\n".join(lines)
 
 
+def _suppression_section() -> list[str]:
+    records = h.load("suppression") or []
+    if not records:
+        return []
+    lines = [
+        "## Cell suppression: ours (`transforms.secondary_suppression` + "
+        "`transforms.suppression_audit`) vs pytauargus Modular",
+        "",
+        "4-D count table with all margins: region (10) x 10-year age band (10) x gender (3, "
+        "one rare) x course (6), built from N synthetic customers "
+        "(`bench_suppression.py`); *hierarchical*: the age bands under 3 age groups. Primary: "
+        f"fewer than {bench_suppression.N_THRESHOLD} customers (protection width "
+        f"{bench_suppression.N_THRESHOLD}); pytauargus: `FREQ({bench_suppression.N_THRESHOLD},30)`"
+        ", `MOD(1)` on the same microdata. *info loss*: share of the grand total in suppressed "
+        "interior cells. *our audit*: `audit` (2 LPs per suppressed cell, at most) run on the "
+        "tool's pattern with our protection levels. *seconds* for ours = build + protect + "
+        "audit; for pytauargus its `protect()` call (microdata in, table out).",
+        "",
+    ]
+    rows = []
+    for r in records:
+        if "error" in r:
+            rows.append(
+                [r.get("tool"), r.get("variant", "flat"), f"{r['customers']:,}", r["error"]]
+                + [None] * 9
+            )
+            continue
+        audit_note = (
+            r.get("audit_passed")
+            if r["tool"] == "ours"
+            else f"{r.get('our_audit_passed')} ({r.get('our_audit_narrow')} narrow, "
+            f"{r.get('our_audit_recomputable')} recomputable, "
+            f"{r.get('tau_missed_primaries')} primaries published)"
+        )
+        detail = (
+            f"build {r['build_s']} + protect {r['protect_s']} + audit {r['audit_s']}"
+            if r["tool"] == "ours"
+            else str(r.get("status_counts"))
+        )
+        rows.append(
+            [
+                r["tool"],
+                r.get("variant"),
+                f"{r['customers']:,}",
+                r.get("seconds"),
+                detail,
+                r.get("cells"),
+                r.get("primary"),
+                r.get("secondary"),
+                _fmt(r.get("suppressed_share"), 4),
+                _fmt(r.get("interior_suppressed_share"), 4),
+                _fmt(r.get("information_loss"), 4),
+                audit_note,
+                _mb(r.get("peak_rss_mb")),
+            ]
+        )
+    lines += _table(
+        [
+            "tool",
+            "table",
+            "customers",
+            "seconds",
+            "detail",
+            "cells",
+            "primary",
+            "secondary",
+            "suppressed share",
+            "interior suppressed share",
+            "info loss",
+            "our audit passed",
+            "peak MB",
+        ],
+        rows,
+    )
+    return ["<!-- suppression: begin -->", *lines, "", "<!-- suppression: end -->", ""]
+
+
 def _standalone_sections() -> list[str]:
     """Sections other scripts wrote between ``<!-- name: begin/end -->`` markers: kept as is."""
     current = h.BENCH / "RESULTS.md"
     text = current.read_text() if current.exists() else ""
     pattern = r"<!-- ([\w.-]+): begin -->\n.*?<!-- \1: end -->\n"
-    return [m.group(0) for m in re.finditer(pattern, text, flags=re.S)]
+    fresh = {"suppression"} if h.load("suppression") else set()
+    return [m.group(0) for m in re.finditer(pattern, text, flags=re.S) if m.group(1) not in fresh]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -336,12 +416,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="x1 and x10 only")
     parser.add_argument("--render", action="store_true", help="only rewrite RESULTS.md")
     parser.add_argument(
-        "--only", nargs="+", choices=["checks", "mondrian", "scaling", "cellkey"], default=None
+        "--only",
+        nargs="+",
+        choices=["checks", "mondrian", "scaling", "cellkey", "suppression"],
+        default=None,
     )
     args = parser.parse_args(argv)
     if not args.render:
         scales = [1, 10] if args.quick else [1, 10, 100]
-        only = set(args.only or ["checks", "mondrian", "scaling", "cellkey"])
+        only = set(args.only or ["checks", "mondrian", "scaling", "cellkey", "suppression"])
         now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M")
         previous = h.load("meta")
         if args.only and previous:
@@ -369,6 +452,8 @@ def main(argv: list[str] | None = None) -> None:
             bench_scaling.run(scales, sorted(bench_scaling.QI_SETS), True, 300.0)
         if "cellkey" in only:  # writes its own section into RESULTS.md, kept by render()
             bench_cellkey.run(h.BENCH / "RESULTS.md")
+        if "suppression" in only:
+            bench_suppression.run([1_000_000], [1_000_000, 9_000], 600.0)
     (h.BENCH / "RESULTS.md").write_text(render())
     h.log(f"wrote {h.BENCH / 'RESULTS.md'}")
 
