@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from transforms.web_totals import daily_visit_totals
+from transforms.web_totals import daily_path_totals, daily_visit_totals
 
 
 def test_totals_per_local_day_and_nothing_per_visitor() -> None:
@@ -23,6 +23,13 @@ def test_totals_per_local_day_and_nothing_per_visitor() -> None:
             "path": ["/", "/menu", "/", "/"],
         }
     )
+    per_path = daily_path_totals(log)
+    assert per_path.to_dict("records") == [
+        {"day": "2026-11-23", "path": "/", "page_views": 1},
+        {"day": "2026-11-24", "path": "/", "page_views": 2},
+        {"day": "2026-11-24", "path": "/menu", "page_views": 1},
+    ]
+    assert "client_hash" not in per_path.columns
     totals = daily_visit_totals(log)
     assert totals.to_dict("records") == [
         {"day": "2026-11-23", "page_views": 1, "distinct_clients": 1},

@@ -18,7 +18,7 @@ from transforms.deidentify import Deidentified, as_of, deidentify_activity
 from transforms.deidentify import deidentify as deidentify_tables
 from transforms.parse import REASON_COLUMN
 from transforms.periods import Cadence, age_reference_for_tables
-from transforms.web_totals import daily_visit_totals
+from transforms.web_totals import daily_path_totals, daily_visit_totals
 
 
 def _unmapped(customers: pd.DataFrame, ctx: RunContext) -> pd.Series:
@@ -144,6 +144,9 @@ def deidentify(ctx: RunContext) -> DeidentifyReport:
     series = _series_profiles(ctx, key=key)
     visits = daily_visit_totals(read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
     write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
+    log = read(ctx, "clean", "web_access_log")
+    paths = daily_path_totals(log, timezone=ctx.config.timezone)
+    write(ctx, "deidentified", "web_page_views_daily", paths)  # internal only, per path
     report = DeidentifyReport(
         rows={
             "customers": len(customers),
