@@ -295,3 +295,37 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
         (COUNT_TABLE,),
     )
     assert "FileExistsError" in entry.reason
+
+
+def test_deleting_the_newest_entries_is_caught_by_the_signed_head(tmp_path: Path) -> None:
+    """The chain alone cannot see the newest entry removed; the signed checkpoint can."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from pipeline.release.ledger_checkpoint import Checkpoint, checkpoint_problem, write_checkpoint
+    from pipeline.settings.signing_keys import public_key_pem
+
+    engine = _filled(tmp_path)
+    key = Ed25519PrivateKey.generate()
+    head = verify_ledger(engine)
+    write_checkpoint(
+        tmp_path, Checkpoint(head.entries, int(head.head_id or 0), head.head_sha256), key
+    )
+    assert checkpoint_problem(tmp_path, head, key.public_key()) is None
+    pem = tmp_path / "public_key.pem"
+    pem.write_bytes(public_key_pem(key))
+    code, out = _cli(
+        "verify", "--url", _url(tmp_path), "--workdir", str(tmp_path), "--public-key", str(pem)
+    )
+    assert code == 0, out
+
+    _raw(engine, "DELETE FROM provisions WHERE id = 4")
+    shorter = verify_ledger(engine)  # still a valid chain of 3
+    assert shorter.entries == 3
+    problem = checkpoint_problem(tmp_path, shorter, key.public_key())
+    assert problem is not None and "newest entries were deleted" in problem
+    code, out = _cli(
+        "verify", "--url", _url(tmp_path), "--workdir", str(tmp_path), "--public-key", str(pem)
+    )
+    assert code == 1 and "newest entries were deleted" in out
+    other = Ed25519PrivateKey.generate().public_key()
+    assert "does not verify" in str(checkpoint_problem(tmp_path, shorter, other))

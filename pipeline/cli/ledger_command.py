@@ -8,13 +8,17 @@ not hold (edited, deleted, inserted).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from pipeline.cli import options
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pipeline.cli.output import console as make_console
 
 console = make_console()
@@ -84,9 +88,20 @@ def ledger(
 
 
 @ledger_app.command("verify")
-def verify(url: UrlOption = None, workdir: WorkdirOption = None) -> None:
-    """Recompute the hash chain; exit 1 naming the first entry that does not hold."""
+def verify(
+    url: UrlOption = None,
+    workdir: WorkdirOption = None,
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key", help="The manifest signing key's public key (PEM) for the signed head."
+        ),
+    ] = None,
+) -> None:
+    """Recompute the hash chain and compare it with the signed head; exit 1 naming the first
+    thing that does not hold (an edited or deleted entry, the newest entries deleted)."""
     from pipeline.release.ledger import LedgerBroken, exists, open_ledger, verify_ledger
+    from pipeline.release.ledger_checkpoint import checkpoint_problem
 
     where = _url(url, workdir)
     shown = _shown(where)
@@ -100,10 +115,39 @@ def verify(url: UrlOption = None, workdir: WorkdirOption = None) -> None:
     except LedgerBroken as exc:
         console.print(Text.assemble(("FAILED", "red"), f" {shown}: {exc}"))
         raise typer.Exit(exc.exit_code) from None
+    root = Path(workdir) if workdir is not None else Path(_config_workdir())
+    key = _public_key(public_key)
+    problem = checkpoint_problem(root, state, key) if key is not None else None
+    if problem is not None:
+        console.print(Text.assemble(("FAILED", "red"), f" {shown}: {problem}"))
+        raise typer.Exit(1)
     head = f"entry {state.head_id} sha256 {state.head_sha256}" if state.head_id else "empty"
+    signed = "" if key is not None else " (signed head not checked: give --public-key)"
     console.print(
-        Text.assemble(("OK", "green"), f" {shown}: {state.entries} entries chained; head {head}")
+        Text.assemble(
+            ("OK", "green"), f" {shown}: {state.entries} entries chained; head {head}{signed}"
+        )
     )
+
+
+def _config_workdir() -> str:
+    from pipeline.settings.release_config import load_config
+
+    return str(load_config().workdir)
+
+
+def _public_key(path: Path | None) -> Ed25519PublicKey | None:
+    """The pinned public key, else the configured signing key's own, else None."""
+    from pipeline.release.publish import load_public_key
+    from pipeline.settings.signing_keys import load_signing_key
+    from transforms.errors import ConfigurationError
+
+    if path is not None:
+        return load_public_key(path.read_bytes(), str(path))
+    try:
+        return load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1").public_key()
+    except ConfigurationError:
+        return None
 
 
 def register(app: typer.Typer) -> None:

@@ -19,6 +19,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from pipeline.release import ledger
 from pipeline.release.datasets import (
     MICRODATA,
@@ -31,6 +33,7 @@ from pipeline.release.datasets import (
 from pipeline.release.decision_record import DecisionRecord
 from pipeline.release.errors import DestinationUnwritable, RecipientsBlocked, ReleaseBlocked
 from pipeline.release.formats import FormatError, encode, shape, suffix
+from pipeline.release.ledger_checkpoint import Checkpoint, write_checkpoint
 from pipeline.release.legal import (
     STATEMENT_FILE,
     anonymously_processed,
@@ -52,6 +55,7 @@ from pipeline.run.step_reports import (
 from pipeline.settings.partners import Recipient
 from pipeline.settings.signing_keys import load_signing_key
 from pipeline.steps.zone_io import finish, read
+from transforms.errors import ConfigurationError
 from transforms.periods import Cadence, period_cutoff
 
 
@@ -115,11 +119,28 @@ class _Ledger:
         self.engine = ledger.open_ledger(
             ledger.ledger_url(ctx.config.ledger_url, ctx.config.workdir)
         )
+        self.key: Ed25519PrivateKey | None = None
+
+    def _checkpoint(self, entry: ledger.LedgerEntry) -> None:
+        """Sign the new head (``pipeline.release.ledger_checkpoint``). Without a signing key
+        the checkpoint is not renewed, and ``ledger verify`` then reports the unsigned entries.
+        """
+        if self.key is None:
+            try:
+                self.key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+            except ConfigurationError:
+                return
+        write_checkpoint(
+            Path(self.ctx.config.workdir),
+            Checkpoint(entries=entry.id, head_id=entry.id, head_sha256=entry.sha256),
+            self.key,
+        )
 
     def record(self, recipient: str, outcome: ledger.Outcome, **fields: Any) -> None:
         entry = ledger.append(
             self.engine, run=self.ctx.run_id, recipient=recipient, outcome=outcome, **fields
         )
+        self._checkpoint(entry)
         audit.record(
             self.ctx.config.workdir,
             run_id=self.ctx.run_id,
