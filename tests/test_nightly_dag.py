@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 import yaml
+from published_notices import publish_notices
 
 from pipeline.demo import DEMO_DATE
 from pipeline.demo.generator import generate_demo_database
@@ -74,19 +75,7 @@ def _environment(monkeypatch: pytest.MonkeyPatch, root: Path, source: str, partn
 
 def _publish_notices(workdir: Path) -> None:
     """Record the public notices as published on the run date (microdata needs them)."""
-    from pipeline.release.datasets import partner_registry
-    from pipeline.release.legal import current_notices, record_publication
-    from pipeline.settings.release_config import load_config
-
-    config = load_config()
-    notices = current_notices(
-        quasi_identifiers=config.profile.quasi_identifiers,
-        sensitive=config.profile.sensitive,
-        registry=partner_registry(config.partners),
-        release_root=config.release_root,
-    )
-    for dataset, text in notices.items():
-        record_publication(workdir, dataset, on=RUN_DATE, text=text)
+    publish_notices(workdir, on=RUN_DATE)
 
 
 def _published_files(root: Path) -> dict[str, bytes]:

@@ -59,7 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from pipeline.release.ledger import check_url
+from pipeline.release.ledger import check_url, database_url
 from pipeline.settings.storage import FILE_MODE, private_dir
 from transforms.errors import (
     ConfigurationError,
@@ -144,11 +144,7 @@ class Spend:
 
 def budget_url(configured: str | None, workdir: str | Path) -> str:
     """``ANONRELEASE_DP_BUDGET_URL``, else ``configured``, else SQLite in the workdir."""
-    return (
-        os.environ.get(BUDGET_URL_ENV)
-        or configured
-        or f"sqlite:///{Path(workdir).resolve() / BUDGET_FILE}"
-    )
+    return database_url(BUDGET_URL_ENV, configured, workdir, BUDGET_FILE)
 
 
 def calendar_window(day: date) -> str:

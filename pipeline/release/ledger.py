@@ -141,13 +141,15 @@ def entry_sha256(fields: Mapping[str, Any]) -> str:
 # ----------------------------------------------------------------------------- where
 
 
+def database_url(env: str, configured: str | None, workdir: str | Path, file: str) -> str:
+    """The environment variable ``env``, else ``configured``, else SQLite ``file`` in the
+    workdir (the provision ledger and the DP budget ledger are found the same way)."""
+    return os.environ.get(env) or configured or f"sqlite:///{Path(workdir).resolve() / file}"
+
+
 def ledger_url(configured: str | None, workdir: str | Path) -> str:
     """``ANONRELEASE_LEDGER_URL``, else the config's ``ledger_url``, else SQLite in the workdir."""
-    return (
-        os.environ.get(LEDGER_URL_ENV)
-        or configured
-        or f"sqlite:///{Path(workdir).resolve() / LEDGER_FILE}"
-    )
+    return database_url(LEDGER_URL_ENV, configured, workdir, LEDGER_FILE)
 
 
 def check_url(url: str) -> str:
