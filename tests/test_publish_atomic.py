@@ -88,13 +88,20 @@ def test_a_publish_killed_at_any_moment_never_leaves_a_partial_release(tmp_path:
     root = tmp_path / "releases"
     old_files, new_files = {"d0.csv", "d1.csv"}, {f"d{i}.csv" for i in range(4)}
     seen, left_over = set(), 0
-    # 7 writes and up to 2 renames, 40 ms apart: the publish takes about 0.4 s.
-    for delay in (0.0, 0.03, 0.08, 0.14, 0.2, 0.28, 0.8):
+    # 7 writes and up to 2 renames, 40 ms apart: about 0.4 s, longer on a loaded machine, so
+    # the kills are spread over one measured publish; the last run is left to finish.
+    started = time.monotonic()
+    _start(new, tmp_path / "timing", pause=0.04).wait(timeout=60)
+    took = time.monotonic() - started
+    for share in (0.0, 0.08, 0.2, 0.35, 0.5, 0.65, 0.8, None):
         _publish(old, root)  # the previous complete release
         proc = _start(new, root, pause=0.04)
-        time.sleep(delay)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
+        if share is None:
+            proc.wait(timeout=60)
+        else:
+            time.sleep(share * took)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=30)
         state = _visible_state(root)
         assert set(state) <= {RUN}
         files = state.get(RUN)
