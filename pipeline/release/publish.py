@@ -124,6 +124,9 @@ class Manifest(BaseModel):
     code_version: str = Field(min_length=1)
     privacy_profile: dict[str, Any]
     datasets: dict[str, dict[str, Any]]
+    # The consent purposes the folder's data served (every dataset's population consented to
+    # them); absent from manifests written before purpose-bound consent.
+    purposes: tuple[str, ...] = Field(default=(), strict=False)
     files: tuple[ManifestEntry, ...] = Field(min_length=1)
 
     @field_validator("files")
@@ -174,6 +177,7 @@ def build_manifest(
     files: Mapping[str, bytes],
     profile: Mapping[str, Any],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    purposes: Sequence[str] = (),
 ) -> bytes:
     """A deterministic manifest: same files, profile and code version give the same bytes.
 
@@ -198,6 +202,7 @@ def build_manifest(
         "code_version": code_version(),
         "privacy_profile": dict(profile),
         "datasets": {name: dict(p) for name, p in sorted((parameters or {}).items())},
+        "purposes": sorted(set(purposes)),
         "files": entries,
     }
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -350,6 +355,7 @@ def publish_release(
     profile: Mapping[str, Any],
     signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    purposes: Sequence[str] = (),
 ) -> PublishedRelease:
     """Publish the approved files for one recipient with a signed manifest, atomically.
 
@@ -365,6 +371,7 @@ def publish_release(
             profile=profile,
             signing_key=signing_key,
             parameters=parameters,
+            purposes=purposes,
         )
 
 
@@ -377,6 +384,7 @@ def _publish_release(
     profile: Mapping[str, Any],
     signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None,
+    purposes: Sequence[str] = (),
 ) -> PublishedRelease:
     payloads = {name: Path(src).read_bytes() for name, src in sorted(files.items())}
     clash = sorted(set(payloads) & set(RESERVED))
@@ -388,6 +396,7 @@ def _publish_release(
         files=payloads,
         profile=profile,
         parameters=parameters,
+        purposes=purposes,
     )
     contents = {
         **payloads,

@@ -19,6 +19,7 @@ from pipeline.release.datasets import (
     series_name,
     table_label_orders,
 )
+from pipeline.release.purposes import dataset_purposes, population_mask
 from pipeline.run.context import RunContext
 from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.steps.anonymize import UNIT
@@ -34,7 +35,13 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
     """
     candidates = ctx.zone("candidates")
     trees = shipped_hierarchies(("age", "gender", "postal_code"))
+    registry = partner_registry(ctx.config.partners)
+    recipients = registry.allowed(COUNT_TABLE)
+    # [consent] The table's population: customers who consented to every purpose its
+    # recipients' kinds require (one version for all of them; pipeline.release.purposes).
+    table_purposes = dataset_purposes(recipients, ctx.config.consent)
     customers = read(ctx, "deidentified", "customers")
+    customers = customers[population_mask(customers, table_purposes)].reset_index(drop=True)
     usage = read(ctx, "deidentified", "usage")
     cells = customers[["pseudonym", "gender"]].assign(
         region=trees["postal_code"].generalize(
@@ -43,7 +50,6 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
         age_band=trees["age"].generalize(customers["age"].astype("str"), level=AGE_BAND_LEVEL),
     )
     joined = usage[["pseudonym", "course_category"]].merge(cells, on="pseudonym", how="inner")
-    recipients = partner_registry(ctx.config.partners).allowed(COUNT_TABLE)
     min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
     arguments: dict[str, Any] = {
         "domains": table_label_orders(),
@@ -62,6 +68,11 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
     )
     (candidates / f"{COUNT_TABLE}.csv").write_bytes(csv_bytes(table))
     datasets = {COUNT_TABLE: len(table)}
+    purposes = {COUNT_TABLE: list(table_purposes)}
+    series_purposes = {
+        c: e.get("purposes", [])
+        for c, e in (ctx.read_report("deidentify") or {}).get("series", {}).items()
+    }
     for cadence, entry in sorted((ctx.read_report("anonymize") or {}).get("series", {}).items()):
         if "transformation" not in entry:
             continue  # held: the series has no release this run
@@ -69,8 +80,10 @@ def build_tables(ctx: RunContext) -> dict[str, Any]:
         microdata = read(ctx, "anonymized", f"{MICRODATA}_{cadence}").drop(columns=UNIT)
         (candidates / f"{name}.csv").write_bytes(csv_bytes(microdata))
         datasets[name] = len(microdata)
+        purposes[name] = list(series_purposes.get(cadence, []))
     report = {
         "datasets": datasets,
+        "purposes": purposes,  # [consent] what each dataset's population consented to
         "table_min_cell_count": min_count,
         "table_cells_suppressed": int(table[SUPPRESSED_COLUMN].sum()),
     }

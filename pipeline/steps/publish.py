@@ -161,6 +161,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
             book.record(recipient, "blocked", reason="; ".join(reasons))
         raise ReleaseBlocked(reasons)
     book.refusals(decision)
+    built_purposes = (ctx.read_report("build_tables") or {}).get("purposes", {})
     profile = ctx.config.profile.model_dump(mode="json")
     signing_key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
     published: dict[str, Any] = {}
@@ -169,7 +170,12 @@ def publish(ctx: RunContext) -> dict[str, Any]:
         files = {
             f"{split_series(n)[0]}.csv": ctx.run_dir / "candidates" / f"{n}.csv" for n in names
         }
-        parameters = {split_series(n)[0]: decision.parameters.get(n, {}) for n in names}
+        # The purposes each dataset's population consented to (build_tables' report).
+        served = {n: built_purposes.get(n, []) for n in names}
+        parameters = {
+            split_series(n)[0]: {**decision.parameters.get(n, {}), "purposes": served[n]}
+            for n in names
+        }
         try:
             release = publish_release(
                 release_root=root,
@@ -179,6 +185,7 @@ def publish(ctx: RunContext) -> dict[str, Any]:
                 profile=profile,
                 signing_key=signing_key,
                 parameters=parameters,
+                purposes=sorted({p for ps in served.values() for p in ps}),
             )
         except OSError as exc:  # the destination: its previous release is left as it was
             failed[recipient] = f"destination not writable ({type(exc).__name__})"
