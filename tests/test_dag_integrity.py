@@ -34,6 +34,7 @@ def dagbag():
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert "nightly_release" in dagbag.dag_ids
+    assert "legal_disclosure" in dagbag.dag_ids
 
 
 def test_nightly_release_shape(dagbag) -> None:
@@ -66,7 +67,8 @@ HEAVY_MODULES = ("pandas", "great_expectations", "pyarrow", "scipy", "numpy")
 PROJECT_PACKAGES = ("transforms", "expectations", "pipeline")
 
 
-def test_parsing_opens_no_connection_and_imports_nothing_heavy() -> None:
+@pytest.mark.parametrize("dag_file", ["nightly_release.py", "legal_disclosure.py"])
+def test_parsing_opens_no_connection_and_imports_nothing_heavy(dag_file: str) -> None:
     """Parse the DAG file in a fresh interpreter where any database connection raises.
 
     Deterministic stand-ins for "parsing is fast": which modules the parse imports (none of
@@ -89,7 +91,7 @@ def test_parsing_opens_no_connection_and_imports_nothing_heavy() -> None:
         sqlalchemy.create_engine = refuse
         sqlalchemy.engine.Engine.connect = refuse
         before = set(sys.modules)
-        path = {str(REPO / "dags" / "nightly_release.py")!r}
+        path = {str(REPO / "dags" / dag_file)!r}
         spec = importlib.util.spec_from_file_location("nr", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
