@@ -34,6 +34,7 @@ def dagbag():
 def test_dags_import_without_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
     assert "nightly_release" in dagbag.dag_ids
+    assert "legal_disclosure" in dagbag.dag_ids
 
 
 def test_analyst_report_is_manual_with_typed_params(dagbag) -> None:
@@ -74,7 +75,9 @@ HEAVY_MODULES = ("pandas", "great_expectations", "pyarrow", "scipy", "numpy")
 PROJECT_PACKAGES = ("transforms", "expectations", "pipeline")
 
 
-@pytest.mark.parametrize("dag_file", ["nightly_release.py", "analyst_report.py"])
+@pytest.mark.parametrize(
+    "dag_file", ["nightly_release.py", "analyst_report.py", "legal_disclosure.py"]
+)
 def test_parsing_opens_no_connection_and_imports_nothing_heavy(dag_file: str) -> None:
     """Parse the DAG file in a fresh interpreter where any database connection raises.
 

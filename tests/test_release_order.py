@@ -60,7 +60,10 @@ def _context(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> RunContext:
 def _released_bytes(ctx: RunContext, customers: pd.DataFrame) -> bytes:
     """Run anonymize and build_tables on ``customers`` as the monthly series' profile."""
     customers.to_parquet(ctx.zone("deidentified") / "customers_monthly.parquet", index=False)
-    customers.to_parquet(ctx.zone("deidentified") / "customers.parquet", index=False)
+    # The tables' profile carries each customer's consent flags (here: everyone consented).
+    customers.assign(consent_partner_marketing=True).to_parquet(
+        ctx.zone("deidentified") / "customers.parquet", index=False
+    )
     cutoff = SeriesProfile(
         cutoff="2026-10-31",
         reference_date="2026-10-31",

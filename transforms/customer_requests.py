@@ -32,6 +32,15 @@ WITHDRAWN = "statistics_consent_withdrawn"
 UNREADABLE_REQUEST = "request_unreadable"
 UNREADABLE_CONSENT = "consent_unreadable"
 REASONS = (DELETION, WITHDRAWN, UNREADABLE_REQUEST, UNREADABLE_CONSENT)
+# The boolean column that says a customer's latest consent for a purpose is granted
+# (``consent_partner_marketing``): datasets for a purpose are built from the customers whose
+# column is set (pipeline.release.purposes).
+CONSENT_COLUMN_PREFIX = "consent_"
+
+
+def consent_column(purpose: str) -> str:
+    """The name of the boolean column of one consent purpose."""
+    return f"{CONSENT_COLUMN_PREFIX}{purpose}"
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,37 @@ def _exclusions(
             "reason": strongest["reason"].to_numpy(),
         }
     ).reset_index(drop=True)
+
+
+def consent_flags(
+    customer_ids: pd.Series,
+    /,
+    *,
+    consents: pd.DataFrame,
+    purposes: Collection[str],
+    granted_without_record: Collection[str] = (),
+) -> pd.DataFrame:
+    """One boolean column per purpose: is the customer's latest consent for it granted?
+
+    The latest record counts (by ``recorded_at``, ties broken by ``consent_id``), so a
+    withdrawal after a grant clears the flag and a grant after a withdrawal sets it again. A
+    customer with no record for a purpose is granted only when the purpose is in
+    ``granted_without_record``. Fail closed: a customer with a record of that purpose whose
+    ``granted`` or ``recorded_at`` is unreadable is not granted, since we cannot prove what
+    they chose. Rows come out in the order of ``customer_ids``.
+    """
+    ids = customer_ids.to_numpy()
+    out = pd.DataFrame({"customer_id": ids})
+    for purpose in sorted(set(purposes)):
+        rows = consents[consents["purpose"] == purpose]
+        broken = rows["granted"].isna() | rows["recorded_at"].isna()
+        latest = _latest(rows[~broken], by=["customer_id"], order=["recorded_at", "consent_id"])
+        granted = dict(zip(latest["customer_id"], latest["granted"].astype(bool), strict=True))
+        unknown = purpose in granted_without_record
+        flag = pd.Series(ids).map(granted).astype("boolean").fillna(unknown)
+        unreadable = pd.Series(ids).isin(rows.loc[broken, "customer_id"])
+        out[consent_column(purpose)] = (flag & ~unreadable).astype(bool).to_numpy()
+    return out
 
 
 def apply_customer_requests(

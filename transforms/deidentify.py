@@ -7,6 +7,7 @@ date and postal codes their 3-digit area prefix. Everything later works on this 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -73,11 +74,14 @@ def deidentify(
     questionnaires: pd.DataFrame,
     key: bytes,
     run_date: date,
+    carry: Sequence[str] = (),
 ) -> Deidentified:
     """Drop direct identifiers and pseudonymize; only rows of ``customers`` survive.
 
     Usage and questionnaire rows of customers not in ``customers`` (deleted, opted out,
     quarantined) are dropped here as well, so no excluded person reaches any table.
+    ``carry`` names customer columns copied to the profile as they are: the consent flags
+    (``consent_<purpose>``, booleans) that say which datasets a customer may enter.
     """
     ids = customers["customer_id"]
     usage = usage[usage["customer_id"].isin(ids)]
@@ -96,6 +100,7 @@ def deidentify(
             "postal_code": customers["postal_code"].astype("string").str[:3].to_numpy(),
             "main_course": ids.map(courses).fillna(NO_VISIT).astype("string").to_numpy(),
             "visits": ids.map(visits).fillna(0).astype(np.int64).to_numpy(),
+            **{c: customers[c].to_numpy() for c in carry},
         }
     )
     usage_out = pd.DataFrame(

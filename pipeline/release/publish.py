@@ -127,6 +127,9 @@ class Manifest(BaseModel):
     code_version: str = Field(min_length=1)
     privacy_profile: dict[str, Any]
     datasets: dict[str, dict[str, Any]]
+    # The consent purposes the folder's data served (every dataset's population consented to
+    # them); absent from manifests written before purpose-bound consent.
+    purposes: tuple[str, ...] = Field(default=(), strict=False)
     files: tuple[ManifestEntry, ...] = Field(min_length=1)
 
     @field_validator("files")
@@ -163,6 +166,7 @@ def build_manifest(
     profile: Mapping[str, Any],
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     file_format: FileFormat = "csv-utf8",
+    purposes: Sequence[str] = (),
 ) -> bytes:
     """A deterministic manifest: same files, profile and code version give the same bytes.
 
@@ -190,6 +194,7 @@ def build_manifest(
         "code_version": code_version(),
         "privacy_profile": dict(profile),
         "datasets": {name: dict(p) for name, p in sorted((parameters or {}).items())},
+        "purposes": sorted(set(purposes)),
         "files": entries,
     }
     return (json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode()
@@ -343,6 +348,7 @@ def publish_release(
     signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None = None,
     file_format: FileFormat = "csv-utf8",
+    purposes: Sequence[str] = (),
 ) -> PublishedRelease:
     """Publish the approved files for one recipient with a signed manifest, atomically.
 
@@ -361,6 +367,7 @@ def publish_release(
             signing_key=signing_key,
             parameters=parameters,
             file_format=file_format,
+            purposes=purposes,
         )
 
 
@@ -374,6 +381,7 @@ def _publish_release(
     signing_key: Ed25519PrivateKey,
     parameters: Mapping[str, Mapping[str, Any]] | None,
     file_format: FileFormat,
+    purposes: Sequence[str],
 ) -> PublishedRelease:
     payloads = {
         name: src if isinstance(src, bytes) else Path(src).read_bytes()
@@ -389,6 +397,7 @@ def _publish_release(
         profile=profile,
         parameters=parameters,
         file_format=file_format,
+        purposes=purposes,
     )
     contents = {
         **payloads,

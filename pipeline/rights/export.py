@@ -88,6 +88,11 @@ def customer_records(raw: Path, customer_id: int) -> dict[str, list[dict[str, An
     return out
 
 
+def records_payload(body: dict[str, Any]) -> bytes:
+    """The bytes of an export: UTF-8 JSON, Japanese as written, one trailing newline."""
+    return (json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n").encode()
+
+
 def export_customer(
     workdir: str | Path, customer_id: int, out: str | Path, *, key: bytes, run_id: str
 ) -> Export:
@@ -112,7 +117,7 @@ def export_customer(
         "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "records": records,
     }
-    payload = (json.dumps(body, ensure_ascii=False, indent=2, default=str) + "\n").encode()
+    payload = records_payload(body)
     target = Path(out)
     if not target.parent.exists():
         private_dir(target.parent)

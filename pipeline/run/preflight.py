@@ -221,8 +221,10 @@ def check_release_root(root: str) -> str:
 
 def check_partners(config: ReleaseConfig) -> str:
     from pipeline.release.datasets import partner_registry
+    from pipeline.release.purposes import check_kinds
 
     registry = partner_registry(config.partners)
+    check_kinds(registry, config.consent)  # every kind names the consent purpose it serves
     return f"{config.partners} ({len(registry.recipients)} recipient(s))"
 
 

@@ -134,6 +134,21 @@ class TombstoneCounts(ReportModel):
     total: int
 
 
+class ConsentCounts(ReportModel):
+    """Customers in the run by their latest consent to one purpose besides statistics."""
+
+    granted: int
+    not_granted: int  # they stay in internal statistics and leave that purpose's datasets
+
+
+class DisclosureCounts(ReportModel):
+    """Pending disclosure requests, answered into the run's owner-only disclosures/ folder."""
+
+    answered: int  # files written, one per request
+    unknown_customer: int
+    unreadable: int
+
+
 class ApplyCustomerRequestsReport(StepReport):
     step: ClassVar[str] = "apply_customer_requests"
 
@@ -145,6 +160,9 @@ class ApplyCustomerRequestsReport(StepReport):
     corrections_rejected: int
     corrections_superseded: int
     corrections_of_excluded_customers: int
+    # purpose -> counts (absent from reports written before purpose-bound consent)
+    consent: dict[str, ConsentCounts] = Field(default_factory=dict)
+    disclosures: DisclosureCounts | None = None  # None in reports written before them
 
 
 # --- deidentify ----------------------------------------------------------------------------
@@ -155,8 +173,12 @@ class SeriesProfile(ReportModel):
 
     cutoff: str
     reference_date: str
-    customers: int
+    customers: int  # in the series: inside the hierarchies and consented to its purposes
     outside_hierarchies: int
+    # The consent purposes of the series' recipients (pipeline.release.purposes) and the
+    # customers inside the hierarchies left out for want of them; () / 0 in older reports.
+    purposes: tuple[str, ...] = ()
+    without_consent: int = 0
 
 
 class DeidentifyReport(StepReport):
@@ -221,6 +243,9 @@ class BuildTablesReport(StepReport):
     datasets: dict[str, int]  # candidate name -> rows in its CSV
     table_min_cell_count: int
     table_cells_suppressed: int
+    # candidate name -> the consent purposes its population consented to (every dataset;
+    # absent from reports written before purpose-bound consent)
+    purposes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # report table -> its summary (pipeline.release.reports.BuiltReport.summary: cells,
     # published share, suppressed, method and parameters, the dimensions' code trees)
     reports: dict[str, dict[str, Any]] = Field(default_factory=dict)

@@ -194,6 +194,17 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
         for name, n in requests.rows_excluded.items():
             if name != "customers":
                 table.add_row(Text(f"their rows in {name}"), str(n))
+        for purpose, consent in sorted(requests.consent.items()):
+            table.add_row(
+                Text(f"customers without {purpose} consent (left out of its datasets only)"),
+                str(consent.not_granted),
+            )
+        if answers := requests.disclosures:
+            table.add_row(
+                "disclosure requests answered (internal disclosures/ folder)",
+                str(answers.answered),
+            )
+            table.add_row("disclosure requests: unknown customer", str(answers.unknown_customer))
         table.add_row("corrections applied", str(requests.corrections_applied))
         table.add_row("corrections rejected (quarantined)", str(requests.corrections_rejected))
         buried = requests.tombstoned

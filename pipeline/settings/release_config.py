@@ -32,6 +32,7 @@ from pipeline.settings.paths import (
     HIERARCHY_DIR,
 )
 from pipeline.settings.secrets import redact_url
+from pipeline.sources.schema import CONSENT_PURPOSES
 from transforms.errors import ConfigurationError
 from transforms.hierarchy import HierarchyError, find_hierarchies
 from transforms.options import EntropyEstimator, LVariant, MetricName, TDistance
@@ -196,6 +197,66 @@ class Plausibility(BaseModel):
         }
 
 
+# The purpose whose consent every statistical use needs: a customer whose latest statistics
+# consent is withdrawn is left out of the whole run (transforms.customer_requests).
+STATISTICS_PURPOSE = "statistics"
+# The recipient kind of the company's own use; every other kind is a third party.
+INTERNAL_KIND = "internal"
+# Purposes no statistical release can serve (they are about the salon's own service and mail).
+_NOT_STATISTICAL = ("service", "mail_magazine")
+
+
+class ConsentPolicy(BaseModel):
+    """Which consent purpose each recipient kind's datasets serve (purpose-bound consent).
+
+    A customer is in a recipient's datasets only where their latest consent for the kind's
+    purpose is granted (a purpose listed in ``granted_without_record`` also counts a customer
+    who never recorded a choice). Every third-party kind must name the same purpose: one
+    version of a dataset goes to all its recipients, and two versions over populations that
+    differ by the customers who consented to one purpose and not the other could be
+    subtracted to single those customers out.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    purposes: dict[str, str] = {
+        INTERNAL_KIND: STATISTICS_PURPOSE,
+        "cooperative_business": "partner_marketing",
+        "advertising_sponsor": "partner_marketing",
+        "contractor": "partner_marketing",
+    }
+    # The shipped config's choice (data/config/release.yaml says why); without partner_marketing
+    # here a third-party dataset needs an explicit grant.
+    granted_without_record: tuple[str, ...] = (STATISTICS_PURPOSE, "partner_marketing")
+
+    @model_validator(mode="after")
+    def _one_third_party_purpose(self) -> ConsentPolicy:
+        for kind, purpose in sorted(self.purposes.items()):
+            if purpose not in CONSENT_PURPOSES or purpose in _NOT_STATISTICAL:
+                allowed = [p for p in CONSENT_PURPOSES if p not in _NOT_STATISTICAL]
+                raise ValueError(f"purposes.{kind}: {purpose!r} is not one of {allowed}")
+        for purpose in self.granted_without_record:
+            if purpose not in CONSENT_PURPOSES:
+                raise ValueError(
+                    f"granted_without_record: {purpose!r} is not one of {list(CONSENT_PURPOSES)}"
+                )
+        third = sorted({p for k, p in self.purposes.items() if k != INTERNAL_KIND})
+        if len(third) > 1:
+            raise ValueError(
+                f"purposes: third-party kinds name different purposes {third}; they must name "
+                "one (a dataset has one version for all its recipients)"
+            )
+        return self
+
+    def purpose_for(self, kind: str) -> str:
+        """The purpose a recipient kind's datasets serve; KeyError if the kind has none."""
+        return self.purposes[kind]
+
+    def flag_purposes(self) -> tuple[str, ...]:
+        """The purposes a customer needs a flag for (statistics holds for the whole run)."""
+        return tuple(sorted({p for p in self.purposes.values() if p != STATISTICS_PURPOSE}))
+
+
 class ReleaseConfig(BaseModel):
     """Everything a run needs besides its date and its secrets.
 
@@ -215,6 +276,7 @@ class ReleaseConfig(BaseModel):
     quarantine_threshold: float = Field(default=0.05, ge=0, le=1)
     plausibility: Plausibility = Plausibility()
     profile: PrivacyProfile
+    consent: ConsentPolicy = ConsentPolicy()
     # The provision ledger (pipeline.release.ledger): any SQLAlchemy URL; None means SQLite
     # in the workdir. ANONRELEASE_LEDGER_URL overrides it (put a password there, not here:
     # the pinned config.json shows it redacted, and publish reads the pin).

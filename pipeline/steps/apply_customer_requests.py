@@ -11,6 +11,7 @@ import os
 
 import pandas as pd
 
+from pipeline.rights.disclosure_requests import answer_disclosure_requests
 from pipeline.rights.tombstones import (
     FROM_REQUEST_TABLE,
     customer_pseudonyms,
@@ -18,7 +19,12 @@ from pipeline.rights.tombstones import (
     record_tombstones,
 )
 from pipeline.run.context import RunContext
-from pipeline.run.step_reports import ApplyCustomerRequestsReport, TombstoneCounts
+from pipeline.run.step_reports import (
+    ApplyCustomerRequestsReport,
+    ConsentCounts,
+    DisclosureCounts,
+    TombstoneCounts,
+)
 from pipeline.settings.keys import load_hmac_key
 from pipeline.sources.schema import GENDERS
 from pipeline.steps.validate_raw import (
@@ -30,6 +36,8 @@ from transforms.customer_requests import (
     DELETION_REQUEST,
     UNREADABLE_CONSENT,
     UNREADABLE_REQUEST,
+    consent_column,
+    consent_flags,
 )
 from transforms.customer_requests import apply_customer_requests as apply_requests
 
@@ -51,7 +59,9 @@ def _unreadable(ctx: RunContext) -> pd.DataFrame:
 
 
 def apply_customer_requests(ctx: RunContext) -> ApplyCustomerRequestsReport:
-    """Remove deleted, opted-out and unreadable customers (and all their rows); correct."""
+    """Remove deleted, opted-out and unreadable customers (and all their rows); correct;
+    flag each customer's consent to the purposes of third-party datasets; answer pending
+    disclosure requests (``pipeline.rights.disclosure_requests``)."""
     customers = read(ctx, "clean", "customers")
     requests = read(ctx, "clean", "customer_requests")
     key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
@@ -64,10 +74,11 @@ def apply_customer_requests(ctx: RunContext) -> ApplyCustomerRequestsReport:
         run_id=ctx.run_id,
     )
     tombstones = read_tombstones(ctx.config.workdir, key=key)
+    consents = read(ctx, "clean", "consents")
     outcome = apply_requests(
         customers,
         requests=requests,
-        consents=read(ctx, "clean", "consents"),
+        consents=consents,
         run_date=ctx.run_date,
         genders=GENDERS,
         unreadable=_unreadable(ctx),
@@ -83,6 +94,21 @@ def apply_customer_requests(ctx: RunContext) -> ApplyCustomerRequestsReport:
     excluded_ids = excluded["customer_id"]
     rows_excluded = {"customers": len(customers) - len(kept)}
     tombstoned = {"customers": len(tombstoned_ids)}
+    policy = ctx.config.consent
+    flags = consent_flags(
+        kept["customer_id"],
+        consents=consents,
+        purposes=policy.flag_purposes(),
+        granted_without_record=policy.granted_without_record,
+    )
+    kept = pd.concat([kept, flags.drop(columns="customer_id")], axis=1)
+    consented = {
+        p: ConsentCounts(
+            granted=int(kept[consent_column(p)].sum()),
+            not_granted=int((~kept[consent_column(p)]).sum()),
+        )
+        for p in policy.flag_purposes()
+    }
     write(ctx, "clean", "customers_current", kept)
     for table in ("service_usage", "questionnaire_responses"):
         df = read(ctx, "clean", table)
@@ -91,11 +117,23 @@ def apply_customer_requests(ctx: RunContext) -> ApplyCustomerRequestsReport:
         tombstoned[table] = int(df["customer_id"].isin(tombstoned_ids).sum())
         write(ctx, "clean", f"{table}_current", df[~drop].reset_index(drop=True))
     write(ctx, "quarantine", "customer_requests_corrections", outcome.corrections_rejected)
+    answers = answer_disclosure_requests(
+        ctx.run_dir, workdir=ctx.config.workdir, key=key, run_id=ctx.run_id
+    )
     report = ApplyCustomerRequestsReport(
         customers_excluded=excluded["reason"].value_counts().sort_index().to_dict(),
         rows_excluded=rows_excluded,
         tombstoned=tombstoned,
         tombstones=TombstoneCounts(recorded=len(new_tombstones), total=len(tombstones)),
+        # Customers in the run by their latest consent to each purpose besides statistics:
+        # those not granted stay in internal statistics and leave that purpose's datasets.
+        consent=consented,
+        # Pending disclosure requests, answered into the run's owner-only disclosures/ folder.
+        disclosures=DisclosureCounts(
+            answered=answers.answered,
+            unknown_customer=answers.unknown_customer,
+            unreadable=answers.unreadable,
+        ),
         corrections_applied=outcome.corrections_applied,
         corrections_rejected=len(outcome.corrections_rejected),
         corrections_superseded=outcome.corrections_superseded,

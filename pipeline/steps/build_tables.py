@@ -20,10 +20,11 @@ from pipeline.release.datasets import (
     series_name,
     table_label_orders,
 )
+from pipeline.release.purposes import dataset_purposes, population_mask
 from pipeline.release.report_protection import protect_cells
 from pipeline.release.reports import BuiltReport, build_report, summary_bytes
 from pipeline.run.context import RunContext
-from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport
+from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport, DeidentifyReport
 from pipeline.settings.keys import load_cellkey_secret
 from pipeline.settings.report_specs import SuppressMethod, load_catalogue
 from pipeline.sources.hierarchies import shipped_hierarchies
@@ -41,7 +42,13 @@ def build_tables(ctx: RunContext) -> BuildTablesReport:
     """
     candidates = ctx.zone("candidates")
     trees = shipped_hierarchies(("age", "gender", "postal_code"))
+    registry = partner_registry(ctx.config.partners)
+    recipients = registry.allowed(COUNT_TABLE)
+    # [consent] The table's population: customers who consented to every purpose its
+    # recipients' kinds require (one version for all of them; pipeline.release.purposes).
+    table_purposes = dataset_purposes(recipients, ctx.config.consent)
     customers = read(ctx, "deidentified", "customers")
+    customers = customers[population_mask(customers, table_purposes)].reset_index(drop=True)
     usage = read(ctx, "deidentified", "usage")
     cells = customers[["pseudonym", "gender"]].assign(
         region=trees["postal_code"].generalize(
@@ -50,7 +57,6 @@ def build_tables(ctx: RunContext) -> BuildTablesReport:
         age_band=trees["age"].generalize(customers["age"].astype("str"), level=AGE_BAND_LEVEL),
     )
     joined = usage[["pseudonym", "course_category"]].merge(cells, on="pseudonym", how="inner")
-    recipients = partner_registry(ctx.config.partners).allowed(COUNT_TABLE)
     min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
     arguments: dict[str, Any] = {
         "domains": table_label_orders(),
@@ -69,6 +75,9 @@ def build_tables(ctx: RunContext) -> BuildTablesReport:
     )
     (candidates / f"{COUNT_TABLE}.csv").write_bytes(csv_bytes(table))
     datasets = {COUNT_TABLE: len(table)}
+    purposes = {COUNT_TABLE: table_purposes}
+    profiles = ctx.read_report(DeidentifyReport)
+    series_purposes = {c: e.purposes for c, e in profiles.series.items()} if profiles else {}
     anonymized = ctx.read_report(AnonymizeReport)
     released = anonymized.released() if anonymized else {}
     for cadence in sorted(released):  # a held series has no release this run
@@ -76,11 +85,15 @@ def build_tables(ctx: RunContext) -> BuildTablesReport:
         microdata = read(ctx, "anonymized", f"{MICRODATA}_{cadence}").drop(columns=UNIT)
         (candidates / f"{name}.csv").write_bytes(csv_bytes(microdata))
         datasets[name] = len(microdata)
-    reports = {name: built.summary() for name, built in _catalogue(ctx).items()}
+        purposes[name] = series_purposes.get(cadence, ())
+    catalogue, report_purposes = _catalogue(ctx)
+    reports = {name: built.summary() for name, built in catalogue.items()}
     for name in reports:
         datasets[name] = reports[name]["cells"]
+    purposes.update(report_purposes)
     report = BuildTablesReport(
         datasets=datasets,
+        purposes=purposes,  # [consent] what each dataset's population consented to
         table_min_cell_count=min_count,
         table_cells_suppressed=int(table[SUPPRESSED_COLUMN].sum()),
         reports=reports,
@@ -102,17 +115,22 @@ def report_frames(ctx: RunContext) -> dict[str, Any]:
     return {name: read(ctx, "deidentified", zone) for name, zone in REPORT_FRAMES.items()}
 
 
-def _catalogue(ctx: RunContext) -> dict[str, BuiltReport]:
+def _catalogue(ctx: RunContext) -> tuple[dict[str, BuiltReport], dict[str, tuple[str, ...]]]:
     """Build every partner table of the catalogue with its default method (web statistics
-    are internal: written by deidentify, never a candidate).
+    are internal: written by deidentify, never a candidate); also each table's purposes.
 
     A suppressed table is built at the strictest minimum among the recipients that may
-    receive it (one version for all: two versions could be subtracted).
+    receive it, and from the customers who consented to every purpose those recipients'
+    kinds require (one version for all: two versions could be subtracted). Activity rows
+    are joined to the customers (``transforms.report_records``), so filtering the customers
+    filters every source.
     """
     registry = partner_registry(ctx.config.partners)
     frames = report_frames(ctx)
+    everyone = frames["customers"]
     areas = store_areas(read(ctx, "clean", "stores"))
     built: dict[str, BuiltReport] = {}
+    purposes: dict[str, tuple[str, ...]] = {}
     secret = load_cellkey_secret(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
     for name, spec in load_catalogue().items():
         if spec.source == "web_access_log":
@@ -122,9 +140,11 @@ def _catalogue(ctx: RunContext) -> dict[str, BuiltReport]:
         minimum = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
         if not isinstance(method, SuppressMethod):
             minimum = 0
+        purposes[name] = dataset_purposes(recipients, ctx.config.consent)
+        population = everyone[population_mask(everyone, purposes[name])]
         report = build_report(
             spec,
-            frames=frames,
+            frames={**frames, "customers": population.reset_index(drop=True)},
             store_areas=areas,
             run_date=ctx.run_date,
             method=method,
@@ -139,4 +159,4 @@ def _catalogue(ctx: RunContext) -> dict[str, BuiltReport]:
         write(ctx, "anonymized", name, report.table.internal)
         write(ctx, "quarantine", f"report_{name}", report.quarantined)
         built[name] = report
-    return built
+    return built, purposes

@@ -7,7 +7,13 @@ from dataclasses import replace
 
 import pandas as pd
 
-from pipeline.release.datasets import microdata_series, partner_registry
+from pipeline.release.datasets import MICRODATA, cadence_for, microdata_series, partner_registry
+from pipeline.release.purposes import (
+    check_kinds,
+    consent_columns,
+    dataset_purposes,
+    population_mask,
+)
 from pipeline.rights.tombstones import read_tombstones
 from pipeline.run.context import RunContext
 from pipeline.run.step_reports import DeidentifyReport, SeriesProfile
@@ -56,6 +62,7 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[Cadence, SeriesProf
     usage = read(ctx, "clean", "service_usage_current")
     registry = partner_registry(ctx.config.partners)
     tombstones = read_tombstones(ctx.config.workdir, key=key)
+    flags = consent_columns(customers)
     out: dict[Cadence, SeriesProfile] = {}
     for cadence, cutoff in microdata_series(registry, ctx.run_date).items():
         members, visits = as_of(customers, usage=usage, cutoff=cutoff)
@@ -65,15 +72,25 @@ def _series_profiles(ctx: RunContext, *, key: bytes) -> dict[Cadence, SeriesProf
             questionnaires=read(ctx, "clean", "questionnaire_responses_current").iloc[0:0],
             key=key,
             run_date=cutoff,
+            carry=flags,
         ).customers
         profile = profile[~profile["pseudonym"].isin(tombstones)].reset_index(drop=True)
         outside = (_unmapped(profile, ctx) != "").to_numpy()
-        write(ctx, "deidentified", f"customers_{cadence}", profile[~outside].reset_index(drop=True))
+        # One series goes to every recipient of its cadence: built from the customers who
+        # consented to the purposes of all of them (pipeline.release.purposes).
+        receivers = [r for r in registry.allowed(MICRODATA) if cadence_for(r, MICRODATA) == cadence]
+        purposes = dataset_purposes(receivers, ctx.config.consent)
+        consented = population_mask(profile, purposes)
+        keep = ~outside & consented
+        series = profile[keep].drop(columns=flags).reset_index(drop=True)
+        write(ctx, "deidentified", f"customers_{cadence}", series)
         out[cadence] = SeriesProfile(
             cutoff=cutoff.isoformat(),
             reference_date=cutoff.isoformat(),
-            customers=int((~outside).sum()),
+            customers=int(keep.sum()),
             outside_hierarchies=int(outside.sum()),
+            purposes=purposes,
+            without_consent=int((~outside & ~consented).sum()),
         )
     return out
 
@@ -111,12 +128,15 @@ def deidentify(ctx: RunContext) -> DeidentifyReport:
     rows, so one odd value cannot stop the night.
     """
     key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    check_kinds(partner_registry(ctx.config.partners), ctx.config.consent)
+    current = read(ctx, "clean", "customers_current")
     out = deidentify_tables(
-        read(ctx, "clean", "customers_current"),
+        current,
         usage=read(ctx, "clean", "service_usage_current"),
         questionnaires=read(ctx, "clean", "questionnaire_responses_current"),
         key=key,
         run_date=age_reference_for_tables(ctx.run_date),
+        carry=consent_columns(current),  # which datasets each customer may enter
     )
     tombstones = read_tombstones(ctx.config.workdir, key=key)
     out = _without_tombstoned(out, tombstones)

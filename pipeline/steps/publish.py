@@ -15,6 +15,7 @@ a microdata series' transformation is frozen by its first release.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from pipeline.run import audit
 from pipeline.run.context import RunContext
 from pipeline.run.step_reports import (
     AnonymizeReport,
+    BuildTablesReport,
     PublishedFolder,
     PublishReport,
     ReleasedSeries,
@@ -176,11 +178,14 @@ def delivery(
     *,
     candidates: Path,
     parameters: dict[str, dict[str, object]],
+    purposes: Mapping[str, Sequence[str]],
     root: str,
 ) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """The files one recipient receives (in its format) and the manifest's dataset entries.
 
     Each dataset, its data dictionary, and the statement when any is anonymously processed.
+    Each entry states the consent purposes its population consented to (``purposes``: the
+    candidate name -> purposes of build_tables' report; a name it lacks serves none).
     """
     fmt = recipient.format
     ext = suffix(fmt)
@@ -200,7 +205,11 @@ def delivery(
         files[dictionary_name(dataset, ext)] = encode(
             csv_bytes(dictionary), fmt, name=dictionary_name(dataset, ext)
         )
-        datasets[dataset] = {**built, "legal_category": category_of(dataset)}
+        datasets[dataset] = {
+            **built,
+            "legal_category": category_of(dataset),
+            "purposes": sorted(purposes.get(name, ())),
+        }
         summary = candidates / f"{name}.summary.json"
         if summary.is_file():  # a report table's summary goes with it (cells, shares, method)
             files[f"{dataset}.summary.json"] = summary.read_bytes()
@@ -257,6 +266,7 @@ def publish(ctx: RunContext) -> PublishReport:
             book.record(recipient, "blocked", reason="; ".join(reasons))
         raise ReleaseBlocked(reasons)
     book.refusals(decision)
+    tables = ctx.read_report(BuildTablesReport)  # the purposes each dataset served
     profile = ctx.config.profile.model_dump(mode="json")
     signing_key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
     published: dict[str, PublishedFolder] = {}
@@ -268,6 +278,7 @@ def publish(ctx: RunContext) -> PublishReport:
                 names,
                 candidates=ctx.run_dir / "candidates",
                 parameters=decision.parameters,
+                purposes=tables.purposes if tables else {},
                 root=root(recipient),
             )
             release = publish_release(
@@ -279,6 +290,8 @@ def publish(ctx: RunContext) -> PublishReport:
                 signing_key=signing_key,
                 parameters=parameters,
                 file_format=registry.get(recipient).format,
+                # The folder's purposes: those every dataset's population consented to.
+                purposes=sorted({p for d in parameters.values() for p in d["purposes"]}),
             )
         except FormatError as exc:  # a file its format cannot hold: nothing written
             failed[recipient] = str(exc)
