@@ -33,7 +33,7 @@ from transforms.lattice import (
     search,
 )
 from transforms.metrics import AttributeWeightError, get_metric, weighted
-from transforms.options import SEARCH_METHODS, SearchMethod
+from transforms.options import SEARCH_METHODS, SUPPRESSED, SearchMethod
 from transforms.privacy_models import PrivacyModel, PrivacyModelError, qi_class_ids
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "apply_transformation",
 ]
 
-SUPPRESSED = "*"
 DEFAULT_WEIGHT = 0.5  # ARXConfiguration.getAttributeWeight of an attribute given no weight
 
 

@@ -39,12 +39,14 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
-import pandas as pd
 
 from transforms.errors import InternalError
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a check on codes never loads it
+    import pandas as pd
 
 __all__ = [
     "KEY_LIMIT",
@@ -83,24 +85,28 @@ def column_codes(df: pd.DataFrame, /, *, columns: Sequence[str]) -> Iterator[Cod
 
     Examples
     --------
+    >>> import pandas as pd
     >>> [(codes, size)] = column_codes(pd.DataFrame({"a": ["x", "y", "x"]}), columns=["a"])
     >>> codes.tolist(), size
     ([0, 1, 0], 2)
     """
+    import pandas as pd
+
     for column in columns:
         codes, uniques = pd.factorize(df[column], use_na_sentinel=False)
         yield codes.astype(np.int64, copy=False), max(len(uniques), 1)
 
 
 def combine_codes(
-    columns: Iterable[CodeColumn], /, *, n: int, sort: bool = False
+    columns: Iterable[CodeColumn], /, *, n: int, sort: bool = False, bound: int = KEY_LIMIT
 ) -> tuple[np.ndarray, int]:
     """One int64 key per row and its radix (``0 <= key < radix``): mixed radix, re-factorized
     before it would reach ``KEY_LIMIT`` (see the module docstring).
 
     Columns of cardinality 1 carry nothing and are skipped; ``sort`` chooses the order of a
-    re-factorization (as in ``dense_ids``). The inputs are never modified, and the key is a
-    new array.
+    re-factorization (as in ``dense_ids``). A lower ``bound`` re-factorizes the partial key
+    as soon as the radix would reach it (``equivalence_classes`` uses this to keep every key
+    within direct addressing). The inputs are never modified, and the key is a new array.
 
     Examples
     --------
@@ -116,13 +122,12 @@ def combine_codes(
         if size == 1:
             continue
         codes = np.asarray(raw, dtype=np.int64)
+        if key is not None and radix * size >= min(bound, KEY_LIMIT):
+            key, radix = dense_ids(key, radix=radix, sort=sort)
+            owned, radix = True, max(radix, 1)  # no rows: keys stay in [0, 1)
         if radix * size >= KEY_LIMIT:
-            if key is not None:
-                key, radix = dense_ids(key, radix=radix, sort=sort)
-                owned, radix = True, max(radix, 1)  # no rows: keys stay in [0, 1)
-            if radix * size >= KEY_LIMIT:
-                codes, size = dense_ids(codes, radix=size, sort=sort)
-                size = max(size, 1)
+            codes, size = dense_ids(codes, radix=size, sort=sort)
+            size = max(size, 1)
             if radix * size >= KEY_LIMIT:  # only past ~2**31 rows
                 raise ClassKeyError(f"{n} rows have too many classes for an int64 key")
         if key is None:
@@ -162,6 +167,8 @@ def dense_ids(
     if radix is not None and radix <= 1:
         return np.zeros(n, dtype=np.int64), 1 if n else 0
     if not sort:
+        import pandas as pd
+
         ids, uniques = pd.factorize(key)
         return ids.astype(np.int64, copy=False), len(uniques)
     ids, uniques = _sorted_dense(key, radix)
@@ -177,6 +184,8 @@ def _sorted_dense(key: np.ndarray, radix: int | None) -> tuple[np.ndarray, np.nd
         return rank[key], np.flatnonzero(present)
     if n >= _SAMPLE_FROM and not _few_classes(key):
         return _sort_dense(key, radix)
+    import pandas as pd
+
     ids, uniques = pd.factorize(key)
     order = _argsort_distinct(uniques, radix)
     rank = np.empty(len(order), dtype=np.int64)
@@ -267,13 +276,18 @@ def equivalence_classes(
 ) -> EquivalenceClasses:
     """Equivalence classes of the rows of code columns: ``combine_codes`` then ``dense_ids``.
 
+    With ``sort`` the partial key is re-factorized whenever its radix would pass
+    ``max(2**16, 4 n)``, so every step is direct addressing (no hashing, no sort, no pandas);
+    the ids are the same (ranks of the code tuples), only faster.
+
     Examples
     --------
     >>> classes = equivalence_classes([(np.array([1, 0, 1, 1]), 2)], n=4)
     >>> classes.ids.tolist(), classes.sizes.tolist(), classes.first_rows.tolist()
     ([0, 1, 0, 0], [3, 1], [0, 1])
     """
-    key, radix = combine_codes(columns, n=n, sort=sort)
+    bound = max(_DIRECT_MIN, 4 * n) + 1 if sort else KEY_LIMIT
+    key, radix = combine_codes(columns, n=n, sort=sort, bound=bound)
     return EquivalenceClasses(*dense_ids(key, radix=radix, sort=sort))
 
 

@@ -17,7 +17,9 @@ __all__ = [
     "ENTROPY_ESTIMATORS",
     "L_VARIANTS",
     "METRIC_NAMES",
+    "PROTECTION_METHODS",
     "SEARCH_METHODS",
+    "SUPPRESSED",
     "T_DISTANCES",
     "EntropyEstimator",
     "LVariant",
@@ -25,6 +27,14 @@ __all__ = [
     "SearchMethod",
     "TDistance",
 ]
+
+# The label of a suppressed value (``transforms.anonymize`` writes it, ``check`` skips rows
+# whose every QI carries it).
+SUPPRESSED = "*"
+
+# Protection methods of a statistical table (transforms.table_protection; a report spec
+# names the ones it allows).
+PROTECTION_METHODS = ("suppress", "cellkey", "dp")
 
 # Information-loss metrics (definitions: transforms.metrics).
 MetricName = Literal[

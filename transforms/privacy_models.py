@@ -43,14 +43,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
-import pandas as pd
 
-from transforms.class_keys import column_codes, equivalence_classes
+from transforms.class_keys import CodeColumn, column_codes, equivalence_classes
 from transforms.errors import ConfigurationError
-from transforms.hierarchy import Hierarchy
 from transforms.options import (
     ENTROPY_ESTIMATORS,
     L_VARIANTS,
@@ -96,6 +94,11 @@ ENTROPY_TOLERANCE = 1e-12
 
 In entropy units it is ``1e-12 * max(ln n, 1)`` nats: far above the float rounding of the sums
 (a few ulp of ``n ln n``), far below any real entropy gap of a class."""
+
+if TYPE_CHECKING:  # pandas is imported where it is used: a check on codes never loads it
+    import pandas as pd
+
+    from transforms.hierarchy import Hierarchy
 
 # Euler-Mascheroni constant to 50 digits: G's exact values are -gamma - ln 2 + a rational
 _EULER_GAMMA = Decimal("0.57721566490153286060651209008240243104215933593992")
@@ -404,6 +407,8 @@ def grassberger_g(n: np.ndarray | int, /) -> np.ndarray:
 
 def value_order(labels: Sequence[str]) -> np.ndarray:
     """Codes sorted by value: numerically if every label is a number, else as strings."""
+    import pandas as pd
+
     numeric = pd.to_numeric(pd.Series(list(labels), dtype=object), errors="coerce")
     if len(labels) and not numeric.isna().any():
         return np.argsort(numeric.to_numpy(dtype=float), kind="stable")
@@ -422,6 +427,8 @@ def _ordered_emd(p: np.ndarray, q: np.ndarray, labels: Sequence[str]) -> np.ndar
 def _hierarchical_emd(
     p: np.ndarray, q: np.ndarray, labels: Sequence[str], hierarchy: Hierarchy
 ) -> np.ndarray:
+    import pandas as pd
+
     rows = hierarchy.codes(pd.Series(list(labels), dtype=object))
     height = hierarchy.height - 1
     if height == 0:
@@ -452,6 +459,8 @@ def _hierarchical_emd(
 
 def sensitive_domain(values: pd.Series, /, *, column: str) -> tuple[np.ndarray, SensitiveDomain]:
     """Integer codes of a sensitive column and its domain (overall counts over all rows)."""
+    import pandas as pd
+
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if (codes < 0).any():
         raise PrivacyModelError(f"sensitive column {column!r} has missing values")
@@ -636,18 +645,61 @@ def check_privacy(
     ``exclude`` marks records left out of the classes (e.g. the suppressed ones); they still
     count for the overall sensitive distribution that t-closeness compares against.
     """
+    import pandas as pd
+
     missing = [c for c in [*qi, *([sensitive] if sensitive else [])] if c not in df.columns]
     if missing:
         raise PrivacyModelError(f"columns not in the table: {missing}")
-    columns = _sensitive_columns(models, sensitive)
-    keep = np.ones(len(df), dtype=bool) if exclude is None else ~np.asarray(exclude, dtype=bool)
-    kept = df.loc[keep] if exclude is not None else df
-    class_ids, n_classes = qi_class_ids(kept, qi=qi)
+    values = {}
+    for column in _sensitive_columns(models, sensitive):
+        codes, uniques = pd.factorize(df[column], use_na_sentinel=True)
+        values[column] = (codes, tuple(str(u) for u in uniques))
+    return check_privacy_codes(
+        column_codes(df, columns=qi),
+        n=len(df),
+        models=models,
+        sensitive=values,
+        exclude=exclude,
+    )
+
+
+def check_privacy_codes(
+    qi: Iterable[CodeColumn],
+    /,
+    *,
+    n: int,
+    models: Sequence[PrivacyModel],
+    sensitive: Mapping[str, tuple[np.ndarray, Sequence[str]]] | None = None,
+    exclude: np.ndarray | None = None,
+) -> PrivacyReport:
+    """``check_privacy`` on integer codes: the QI columns as ``(codes, cardinality)`` (a
+    missing value is a value, coded like any other), each sensitive column as codes into its
+    labels with -1 for a missing value (refused, as in ``sensitive_domain``).
+
+    A file read into dictionary-encoded columns is checked without building a frame (or
+    importing pandas): classes are ranked by direct addressing (``equivalence_classes`` with
+    ``sort``), which gives the same report as first-appearance ids.
+    """
+    sensitive = sensitive or {}
+    columns = _sensitive_columns(models, None)
+    absent = [c for c in columns if c not in sensitive]
+    if absent:
+        raise PrivacyModelError(f"columns not in the table: {absent}")
+    keep = None if exclude is None or not np.any(exclude) else ~np.asarray(exclude, dtype=bool)
+    kept = n if keep is None else int(np.count_nonzero(keep))
+    if keep is not None:
+        qi = ((np.asarray(codes)[keep], size) for codes, size in qi)
+    classes = equivalence_classes(qi, n=kept, sort=True)
     sensitive_inputs = {}
     for column in columns:
-        codes, domain = sensitive_domain(df[column], column=column)
-        sensitive_inputs[column] = (codes[keep], domain)
-    chunks = iter_class_stats(class_ids, n_classes, sensitive=sensitive_inputs)
+        codes, labels = sensitive[column]
+        codes = np.asarray(codes, dtype=np.int64)
+        if n and int(codes.min()) < 0:
+            raise PrivacyModelError(f"sensitive column {column!r} has missing values")
+        counts = np.bincount(codes, minlength=len(labels)).astype(np.float64)
+        domain = SensitiveDomain(column, tuple(labels), counts)
+        sensitive_inputs[column] = (codes if keep is None else codes[keep], domain)
+    chunks = iter_class_stats(classes.ids, classes.n_classes, sensitive=sensitive_inputs)
     return report_from_chunks(chunks, models)
 
 
@@ -661,6 +713,7 @@ def class_counts(
 
     Partitions counted separately are combined with ``merge_class_counts``.
     """
+
     keys = [*qi, *([sensitive] if sensitive else [])]
     counts = df.groupby(keys, sort=False, dropna=False, observed=True).size()
     return counts.rename("count").reset_index()
@@ -668,6 +721,8 @@ def class_counts(
 
 def merge_class_counts(parts: Sequence[pd.DataFrame], /) -> pd.DataFrame:
     """Sum count tables of partitions (same key columns)."""
+    import pandas as pd
+
     if not parts:
         raise PrivacyModelError("no count tables to merge")
     keys = [c for c in parts[0].columns if c != "count"]
@@ -686,6 +741,8 @@ def check_class_counts(
     sensitive: str | None = None,
 ) -> PrivacyReport:
     """``check_privacy`` on a (merged) count table from ``class_counts``."""
+    import pandas as pd
+
     columns = _sensitive_columns(models, sensitive)
     if len(columns) > 1:
         raise PrivacyModelError("count tables carry one sensitive column")

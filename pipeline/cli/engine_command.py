@@ -1,13 +1,15 @@
 """``anonrelease anonymize`` and ``anonrelease check``: the anonymization engine from the shell.
 
-Both read CSV (delimiter sniffed, ``;`` included) or Parquet with every column as a string.
+Both read CSV (delimiter sniffed, ``;`` included) or Parquet with every column as a string,
+through Arrow's multithreaded readers (``pipeline.sources.table_files``). ``check`` reads
+only the columns it checks, as dictionary codes, and counts classes on the codes: it imports
+neither pandas nor anything of the pipeline it does not use (a test guards this).
 Output, reports and messages carry column names, levels, counts and risks, never a row value.
 Search time is measured here, around the pure ``transforms`` call.
 """
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import time
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
 
+    from pipeline.sources.table_files import CodedColumn
     from transforms.anonymize import AnonymizationResult
     from transforms.hierarchy import Hierarchy
     from transforms.options import SearchMethod
@@ -56,19 +59,9 @@ EXIT_NO_SOLUTION = 3
 
 def read_table(path: Path, /) -> pd.DataFrame:
     """CSV (delimiter sniffed among , ; tab |) or Parquet, every column as a string."""
-    import pandas as pd
+    from pipeline.sources.table_files import read_frame
 
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return pd.read_parquet(path).astype("str")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        sample = handle.read(65536)
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
-    return pd.read_csv(
-        path, sep=delimiter, dtype="str", keep_default_na=False, encoding="utf-8-sig"
-    )
+    return read_frame(path)
 
 
 def write_table(df: pd.DataFrame, path: Path, /) -> None:
@@ -96,11 +89,27 @@ def _risk(
 def _read_input(path: Path, *, columns: Sequence[str], err: Console) -> pd.DataFrame:
     """Read INPUT; a column the file lacks is a usage error naming the file and columns."""
     df = read_table(path)
-    missing = [col for col in columns if col not in df.columns]
+    _require_columns(path, list(df.columns), columns, err=err)
+    return df
+
+
+def _require_columns(
+    path: Path, present: Sequence[str], columns: Sequence[str], *, err: Console
+) -> None:
+    missing = [col for col in columns if col not in present]
     if missing:
         err.print(f"[red]columns not in {escape(path.name)}:[/red] {escape(str(missing))}")
         raise typer.Exit(EXIT_USAGE)
-    return df
+
+
+def _read_coded_input(
+    path: Path, *, columns: Sequence[str], err: Console
+) -> tuple[int, dict[str, CodedColumn]]:
+    """Read only ``columns`` of INPUT as codes; a missing one is a usage error, as above."""
+    from pipeline.sources.table_files import read_coded, table_columns
+
+    _require_columns(path, table_columns(path), columns, err=err)
+    return read_coded(path, columns=list(dict.fromkeys(columns)))
 
 
 def _information_loss(
@@ -358,12 +367,10 @@ def check_command(
     from rich.console import Console
     from rich.table import Table
 
-    from transforms.anonymize import SUPPRESSED
-    from transforms.hierarchy import HierarchyError
-    from transforms.privacy_models import PrivacyModelError, check_privacy
+    from transforms.privacy_models import PrivacyModelError, check_privacy_codes
 
     err = Console(stderr=True)
-    df = _read_input(input, columns=[*qi, *([sensitive] if sensitive else [])], err=err)
+    n, coded = _read_coded_input(input, columns=[*qi, *([sensitive] if sensitive else [])], err=err)
     try:
         requirement = requirement_from_options(
             # nothing requested: report the achieved levels against k = 1 (always met)
@@ -379,14 +386,24 @@ def check_command(
         )
         models = requirement.models()
         suppressed = (
-            np.zeros(len(df), dtype=bool)
-            if include_suppressed
-            else (df[list(qi)] == SUPPRESSED).all(axis=1).to_numpy()
+            np.zeros(n, dtype=bool) if include_suppressed else _all_suppressed(coded, qi, n)
         )
-        result = check_privacy(df, qi=qi, models=models, sensitive=sensitive, exclude=suppressed)
+        result = check_privacy_codes(
+            (coded[column].class_codes() for column in qi),
+            n=n,
+            models=models,
+            sensitive={sensitive: (coded[sensitive].codes, coded[sensitive].labels)}
+            if sensitive
+            else None,
+            exclude=suppressed,
+        )
     except PrivacyOptionError as exc:
         usage_error(exc)
-    except (HierarchyError, PrivacyModelError) as exc:
+    except Exception as exc:
+        from transforms.hierarchy import HierarchyError  # only here: it imports pandas
+
+        if not isinstance(exc, HierarchyError | PrivacyModelError):
+            raise
         err.print(f"[red]{type(exc).__name__}:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_USAGE) from None
     table = Table(title=f"Privacy of {escape(input.name)}", show_header=True)
@@ -409,6 +426,21 @@ def check_command(
     if not result.satisfied:
         err.print("[red]requested privacy level not met[/red]")
         raise typer.Exit(EXIT_NOT_MET)
+
+
+def _all_suppressed(coded: Mapping[str, CodedColumn], qi: Sequence[str], n: int) -> np.ndarray:
+    """Rows whose every QI is the suppression label, compared on codes."""
+    import numpy as np
+
+    from transforms.options import SUPPRESSED
+
+    mask = np.ones(n, dtype=bool)
+    for column in qi:
+        code = coded[column].code_of(SUPPRESSED)
+        if code is None:
+            return np.zeros(n, dtype=bool)
+        mask &= coded[column].codes == code
+    return mask
 
 
 def _fmt(value: float | int | None) -> str:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from pipeline.settings.report_specs import METHODS
+from transforms.options import PROTECTION_METHODS as METHODS
 
 
 def _day(value: str | None, option: str) -> date | None:

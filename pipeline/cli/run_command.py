@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.text import Text
 
 from pipeline.cli import options
 from pipeline.cli.output import console as make_console
-from pipeline.run.context import RunContext
+
+if TYPE_CHECKING:
+    from pipeline.run.context import RunContext
 
 console = make_console()
 
@@ -28,6 +30,7 @@ ALLOW_FUTURE_HELP = (
 
 
 def _context(run_date: date, out: str | None, workdir: Path | None) -> RunContext:
+    from pipeline.run.context import RunContext
     from pipeline.settings.release_config import load_config
 
     config = load_config()

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from pipeline.settings.paths import DATA_DIR
 from pipeline.settings.release_config import yaml_problem
 from transforms.errors import ConfigurationError
+from transforms.options import PROTECTION_METHODS
 
 DEFAULT_REPORTS = DATA_DIR / "reports"
 
@@ -76,7 +77,7 @@ WINDOW_DATES: dict[str, str | None] = {
     "mail_subscriptions": None,
     "web_access_log": "accessed_at",
 }
-METHODS = ("suppress", "cellkey", "dp")
+METHODS = PROTECTION_METHODS
 COUNT_MEASURES = ("customers", "records")
 
 
