@@ -393,8 +393,9 @@ def _render_reconciliation(ctx: RunContext, console: Console) -> None:
 def _catalogue_table(console: Console, tables: BuildTablesReport) -> None:
     """The report catalogue: each table's method and the share of its interior published."""
     grid = Table(title="Report catalogue (published share of each table's interior cells)")
-    for column in ("table", "method", "cells", "published", "suppressed p/s", "loss"):
-        grid.add_column(column)
+    grid.add_column("table", overflow="fold")
+    for column in ("method", "cells", "published", "suppressed p/s", "loss"):
+        grid.add_column(column, no_wrap=True)
     for name, r in sorted(tables.reports.items()):
         grid.add_row(
             name,
