@@ -16,7 +16,13 @@ from transforms import privacy_models
 from transforms.anonymize import SUPPRESSED, anonymize
 from transforms.encode import NonFunctionalHierarchyError, encode_table
 from transforms.hierarchy import Hierarchy, UnknownValuesError
-from transforms.lattice import LatticeTooLargeError, brute_force, lattice_nodes, search
+from transforms.lattice import (
+    LatticeTooLargeError,
+    brute_force,
+    evaluate_node,
+    lattice_nodes,
+    search,
+)
 from transforms.metrics import METRICS, get_metric
 from transforms.privacy_models import (
     DistinctLDiversity,
@@ -263,3 +269,39 @@ def test_a_bound_rounded_above_its_value_does_not_hide_a_tied_optimum(strategy: 
     }
     found = search(enc, strategy=strategy, **kwargs)  # type: ignore[arg-type]
     assert found.levels == brute_force(enc, **kwargs).levels == (0, 1, 1)
+
+
+def test_stopping_early_keeps_every_verdict_and_every_satisfying_evaluation() -> None:
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(
+        {
+            "a": rng.choice(["a0", "a1", "a2", "a3"], 400),
+            "b": rng.choice(["b0", "b1", "b2"], 400),
+            "s": rng.choice([str(v) for v in range(12)], 400),
+        },
+        dtype="str",
+    )
+    hs = {
+        "a": Hierarchy(
+            "a", (("a0", "A", "*"), ("a1", "A", "*"), ("a2", "B", "*"), ("a3", "B", "*"))
+        ),
+        "b": Hierarchy("b", (("b0", "*"), ("b1", "*"), ("b2", "*"))),
+    }
+    sh = Hierarchy("s", tuple((str(v), f"g{v // 4}", "*") for v in range(12)))
+    enc = encode_table(df, qi=["a", "b"], hierarchies=hs, sensitive=["s"])
+    cases = [
+        [KAnonymity(30), TCloseness("s", 0.1, "hierarchical", sh)],
+        [KAnonymity(3), RecursiveCLDiversity("s", 2, 4)],
+        [EntropyLDiversity("s", 6), TCloseness("s", 0.12, "ordered")],
+    ]
+    for models in cases:
+        for limit in (0, 20, 60):
+            for levels in lattice_nodes(enc.heights):
+                full = evaluate_node(enc, levels, models=models, max_suppressed=limit)
+                early = evaluate_node(
+                    enc, levels, models=models, max_suppressed=limit, stop_early=True
+                )
+                assert early.satisfied == full.satisfied
+                if full.satisfied:
+                    assert np.array_equal(early.violating, full.violating)
+                    assert early.suppressed == full.suppressed

@@ -373,3 +373,69 @@ def test_grassberger_needs_ceil_l_distinct_values_like_arx() -> None:
     assert EntropyLDiversity("s", 2.5, "grassberger").violating(stats).tolist() == [True, True]
     achieved = EntropyLDiversity("s", 1, "grassberger").achieved(stats)
     assert achieved.tolist() == [2.0, 2.0]  # at most the number of distinct values
+
+
+def _random_stats(seed: int) -> tuple[ClassStats, Hierarchy]:
+    rng = np.random.default_rng(seed)
+    m, n_classes = 30, 25
+    labels = tuple(f"v{i:02d}" for i in rng.permutation(m))
+    hist = (rng.random((n_classes, m)) < 0.3) * rng.integers(1, 6, (n_classes, m))
+    totals = hist.sum(axis=0) + rng.integers(1, 4, m)
+    domain = privacy_models.SensitiveDomain("s", labels, totals.astype(np.float64))
+    hierarchy = Hierarchy(
+        "s", tuple((lab, f"g{i // 3}", f"G{i // 9}", "*") for i, lab in enumerate(labels))
+    )
+    stats = ClassStats(hist.sum(axis=1).astype(np.int64), {"s": hist.astype(float)}, {"s": domain})
+    return stats, hierarchy
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_model_implies_its_monotone_part(seed: int) -> None:
+    stats, hierarchy = _random_stats(seed)
+    for model in [
+        KAnonymity(4),
+        DistinctLDiversity("s", 3),
+        EntropyLDiversity("s", 2.5),
+        EntropyLDiversity("s", 3, "grassberger"),
+        RecursiveCLDiversity("s", 2, 3),
+        TCloseness("s", 0.2, "hierarchical", hierarchy),
+    ]:
+        part = privacy_models.monotone_part(model)
+        if part is None:
+            assert isinstance(model, TCloseness)
+            continue
+        assert part.monotonic(with_suppression=True)
+        # a class violating the part violates the model: the part may prune for it
+        assert not (part.violating(stats) & ~model.violating(stats)).any(), model
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sparse_cells_in_any_value_order_give_the_dense_verdicts(seed: int) -> None:
+    stats, hierarchy = _random_stats(seed)
+    hist = stats.histograms["s"]
+    domain = stats.domains["s"]
+    classes, values = np.nonzero(hist)
+    codes = np.repeat(values, hist[classes, values].astype(int))
+    ids = np.repeat(classes, hist[classes, values].astype(int))
+    ranked = TCloseness("s", 0.2, "hierarchical", hierarchy).value_rank(domain)
+    assert ranked is not None
+    for rank in (None, ranked):
+        sparse = privacy_models.class_stats(
+            ids,
+            len(hist),
+            sensitive={"s": (codes, domain)},
+            value_ranks=None if rank is None else {"s": rank},
+        )
+        assert np.array_equal(sparse.histogram("s"), hist)
+        for model in [
+            DistinctLDiversity("s", 3),
+            EntropyLDiversity("s", 2.5),
+            RecursiveCLDiversity("s", 2, 3),
+            TCloseness("s", 0.15),
+            TCloseness("s", 0.15, "ordered"),
+            TCloseness("s", 0.3, "hierarchical", hierarchy),
+            TCloseness("s", 0.6, "hierarchical", hierarchy),
+        ]:
+            assert np.array_equal(model.violating(sparse), model.violating(stats)), model
+            if isinstance(model, TCloseness):
+                assert np.allclose(model.distances(sparse), model.distances(stats), atol=1e-12)

@@ -55,7 +55,13 @@ from transforms.class_keys import combine_codes, dense_ids
 from transforms.encode import EncodedTable
 from transforms.errors import ConfigurationError
 from transforms.metrics import Metric, NodeEvaluation
-from transforms.privacy_models import ClassStats, PrivacyModel, iter_class_stats
+from transforms.privacy_models import (
+    ClassStats,
+    PrivacyModel,
+    TCloseness,
+    class_stats,
+    monotone_part,
+)
 
 __all__ = [
     "LatticeTooLargeError",
@@ -187,45 +193,83 @@ def evaluate_node(
     *,
     models: Sequence[PrivacyModel],
     max_suppressed: int,
+    stop_early: bool = False,
 ) -> NodeEvaluation:
-    """Classes of a node by a mixed-radix key over the tuples and one bincount."""
+    """Classes of a node by a mixed-radix key over the tuples and one bincount.
+
+    Models on class sizes alone (k-anonymity) are judged first; the sensitive histograms
+    (sparse cells, integer codes) are then built once, only for the tuples of classes not
+    already violating, since every model judges each class on its own. With ``stop_early``
+    (the search), a node is given up as soon as its violating records exceed
+    ``max_suppressed``: the evaluation then says ``satisfied=False`` and its ``violating``
+    mask and ``suppressed`` count are only those found so far.
+    """
     n = enc.n_tuples
     key, radix = combine_codes(
         ((enc.tuple_gen[j][level], enc.level_sizes[j][level]) for j, level in enumerate(levels)),
         n=n,
     )
-    sensitive = {
-        column: (enc.tuple_sensitive[column], enc.domains[column])
-        for column in sorted({m.sensitive_column for m in models if m.sensitive_column is not None})
-    }
-    # count straight into the key's range while it (times the histogram width) stays small
-    width = max((domain.size for _, domain in sensitive.values()), default=1)
-    if radix * max(width, 1) <= max(_DIRECT_BINCOUNT_LIMIT, 4 * n):
+    # count straight into the key's range while it stays small; sensitive histograms are
+    # sparse cells (one per distinct (class, value)), so their width does not matter
+    if radix <= max(_DIRECT_BINCOUNT_LIMIT, 4 * n):
         class_of_tuple, n_classes = key, radix
     else:
         class_of_tuple, n_classes = dense_ids(key, radix=radix)
     weights = enc.tuple_weights
     sizes = np.bincount(class_of_tuple, weights=weights, minlength=n_classes).astype(np.int64)
-    violating = np.zeros(n_classes, dtype=bool)
     present = sizes > 0
-    if sensitive:
-        chunks = iter_class_stats(class_of_tuple, n_classes, weights=weights, sensitive=sensitive)
-    else:
-        chunks = iter([(slice(0, n_classes), ClassStats(sizes))])
+    violating = np.zeros(n_classes, dtype=bool)
+
+    def result() -> NodeEvaluation:
+        suppressed = int(sizes[violating].sum())
+        return NodeEvaluation(
+            levels=tuple(int(x) for x in levels),
+            class_of_tuple=class_of_tuple,
+            sizes=sizes,
+            violating=violating,
+            suppressed=suppressed,
+            satisfied=suppressed <= max_suppressed,
+        )
+
+    def over() -> bool:
+        return stop_early and int(sizes[violating].sum()) > max_suppressed
+
     with np.errstate(divide="ignore", invalid="ignore"):
-        for part, stats in chunks:
-            for model in models:
-                violating[part] |= model.violating(stats)
-    violating &= present
-    suppressed = int(sizes[violating].sum())
-    return NodeEvaluation(
-        levels=tuple(int(x) for x in levels),
-        class_of_tuple=class_of_tuple,
-        sizes=sizes,
-        violating=violating,
-        suppressed=suppressed,
-        satisfied=suppressed <= max_suppressed,
-    )
+        size_stats = ClassStats(sizes)
+        for model in models:
+            if model.sensitive_column is None:
+                violating |= model.violating(size_stats)
+        violating &= present
+        columns = sorted({m.sensitive_column for m in models if m.sensitive_column is not None})
+        if not columns or over():
+            return result()
+        kept = np.flatnonzero(~violating[class_of_tuple])
+        stats = class_stats(
+            class_of_tuple[kept],
+            n_classes,
+            weights=weights[kept],
+            sensitive={c: (enc.tuple_sensitive[c][kept], enc.domains[c]) for c in columns},
+            value_ranks={
+                m.column: rank
+                for m in models
+                if isinstance(m, TCloseness)
+                and (rank := m.value_rank(enc.domains[m.column])) is not None
+            },
+        )
+        present = stats.sizes > 0
+        for model in sorted(models, key=_cost):
+            if model.sensitive_column is not None:
+                violating |= model.violating(stats) & present
+                if over():
+                    break
+    return result()
+
+
+def _cost(model: PrivacyModel) -> int:
+    """Cheapest sensitive models first, so that ``stop_early`` skips the dear ones."""
+    if isinstance(model, TCloseness):
+        return 2
+    return 0 if monotone_part(model) is model else 1
 
 
 class _Search:
@@ -289,7 +333,11 @@ class _Search:
         self.nodes_checked += 1
         self.checked[node] = True
         ev = evaluate_node(
-            self.enc, self.nodes[node], models=self.models, max_suppressed=self.max_suppressed
+            self.enc,
+            self.nodes[node],
+            models=self.models,
+            max_suppressed=self.max_suppressed,
+            stop_early=True,
         )
         if ev.satisfied:
             value = (

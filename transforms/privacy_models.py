@@ -1,10 +1,13 @@
 """Privacy models (k-anonymity, l-diversity, t-closeness) as ARX defines them, and a checker.
 
 Every model judges equivalence classes from per-class counts only: ``ClassStats`` holds the
-class sizes and, per sensitive column, a ``(n_classes, n_values)`` histogram. The optimal search
-(``transforms.lattice``) and ``check_privacy`` share these vectorized functions, so the checker
-and the engine cannot disagree. Counts are sums, so partitions can be counted separately and
-merged (``class_counts`` + ``merge_class_counts`` + ``check_class_counts``).
+class sizes and, per sensitive column, a histogram as sparse cells (``SparseHistogram``: one
+per distinct (class, value), so a domain of thousands of values costs nothing per class); the
+models decide on the cells with ``np.bincount`` and sorts, never a per-class Python loop. The
+optimal search (``transforms.lattice``) and ``check_privacy`` share these vectorized
+functions, so the checker and the engine cannot disagree. Counts are sums, so partitions can
+be counted separately and merged (``class_counts`` + ``merge_class_counts`` +
+``check_class_counts``).
 
 Semantics (ARX):
 
@@ -74,6 +77,7 @@ __all__ = [
     "PrivacyReport",
     "RecursiveCLDiversity",
     "SensitiveDomain",
+    "SparseHistogram",
     "TCloseness",
     "TDistance",
     "check_class_counts",
@@ -84,11 +88,13 @@ __all__ = [
     "grassberger_g",
     "iter_class_stats",
     "merge_class_counts",
+    "monotone_part",
     "report_from_chunks",
     "sensitive_domain",
 ]
 
 EMD_SLACK = 1e-12
+EMD_BOUND_MARGIN = 1e-9  # how far a bound must clear t before it decides (>> float rounding)
 ENTROPY_TOLERANCE = 1e-12
 """Entropy l-diversity tolerance, relative to ``n max(ln n, 1)`` (see ``entropy_l_violating``).
 
@@ -123,24 +129,115 @@ class SensitiveDomain:
 
 
 @dataclass(frozen=True)
+class SparseHistogram:
+    """The non-zero cells of a ``(n_classes, n_values)`` histogram, sorted by class and,
+    within a class, by value code (or by the ``value_rank`` they were built with).
+
+    A node of the search has at most one cell per distinct tuple, however large the sensitive
+    domain, so the models judge these cells (``np.bincount`` per class) instead of a dense
+    array of mostly zeros.
+    """
+
+    classes: np.ndarray  # int64 class id per cell, non-decreasing
+    values: np.ndarray  # int64 value code per cell, distinct within a class
+    counts: np.ndarray  # float64 (weighted) count per cell, > 0
+    n_classes: int
+    n_values: int
+
+    @classmethod
+    def from_codes(
+        cls,
+        class_ids: np.ndarray,
+        codes: np.ndarray,
+        /,
+        *,
+        n_classes: int,
+        n_values: int,
+        weights: np.ndarray | None = None,
+        value_rank: np.ndarray | None = None,
+    ) -> SparseHistogram:
+        """Cells of per-record (or per-tuple, weighted) class ids and value codes.
+
+        ``value_rank`` (a permutation of the codes) orders the cells within a class, so a
+        model that needs that order (the hierarchical distance) need not sort again.
+        """
+        m = max(n_values, 1)
+        ranked = codes if value_rank is None else value_rank[codes]
+        cells, inverse = np.unique(class_ids.astype(np.int64) * m + ranked, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(cells))
+        keep = counts > 0
+        cells = cells[keep]
+        values = cells % m
+        if value_rank is not None:
+            code_of_rank = np.empty_like(value_rank)
+            code_of_rank[value_rank] = np.arange(len(value_rank))
+            values = code_of_rank[values]
+        return cls(cells // m, values, counts[keep].astype(np.float64), n_classes, n_values)
+
+    @classmethod
+    def from_dense(cls, hist: np.ndarray, /) -> SparseHistogram:
+        rows, cols = np.nonzero(hist > 0)
+        return cls(
+            rows.astype(np.int64),
+            cols.astype(np.int64),
+            hist[rows, cols].astype(np.float64),
+            hist.shape[0],
+            hist.shape[1],
+        )
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_classes, self.n_values)
+
+    def dense(self) -> np.ndarray:
+        hist = np.zeros((self.n_classes, self.n_values))
+        hist[self.classes, self.values] = self.counts
+        return hist
+
+    def per_class(self, cell_values: np.ndarray, /) -> np.ndarray:
+        """Sum of a per-cell quantity in every class (0 for classes without cells)."""
+        return np.bincount(self.classes, weights=cell_values, minlength=self.n_classes)
+
+    def sizes(self) -> np.ndarray:
+        return self.per_class(self.counts)
+
+    def per_class_of(self, classes: np.ndarray, cell_values: np.ndarray, /) -> np.ndarray:
+        """``per_class`` for cells given in another order (their class ids alongside)."""
+        return np.bincount(classes, weights=cell_values, minlength=self.n_classes)
+
+    def distinct(self) -> np.ndarray:
+        return np.bincount(self.classes, minlength=self.n_classes)
+
+
+@dataclass(frozen=True)
 class ClassStats:
-    """Per-class counts: sizes and, per sensitive column, value histograms."""
+    """Per-class counts: sizes and, per sensitive column, value histograms.
+
+    A histogram is given dense (``histograms``, ``(n_classes, n_values)``) or sparse
+    (``cells``); ``histogram`` and ``sparse`` convert on demand. The models decide on the
+    sparse cells; only the checker's achieved l densifies (in bounded chunks).
+    """
 
     sizes: np.ndarray
     histograms: Mapping[str, np.ndarray] = field(default_factory=dict)
     domains: Mapping[str, SensitiveDomain] = field(default_factory=dict)
+    cells: Mapping[str, SparseHistogram] = field(default_factory=dict)
 
     @property
     def n_classes(self) -> int:
         return len(self.sizes)
 
     def histogram(self, column: str) -> np.ndarray:
-        try:
+        if column in self.histograms:
             return self.histograms[column]
-        except KeyError:
-            raise PrivacyModelError(
-                f"sensitive column {column!r} was not counted for this check"
-            ) from None
+        return self.sparse(column).dense()
+
+    def sparse(self, column: str) -> SparseHistogram:
+        if column in self.cells:
+            return self.cells[column]
+        if column in self.histograms:
+            return SparseHistogram.from_dense(self.histograms[column])
+        raise PrivacyModelError(f"sensitive column {column!r} was not counted for this check")
 
 
 @runtime_checkable
@@ -213,7 +310,7 @@ class DistinctLDiversity(_ModelBase):
             raise PrivacyModelError(f"distinct l must be a positive integer, got {self.l}")
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
-        return distinct_counts(stats.histogram(self.column)) < self.l
+        return stats.sparse(self.column).distinct() < self.l
 
     def monotonic(self, *, with_suppression: bool) -> bool:
         return True
@@ -232,13 +329,13 @@ class EntropyLDiversity(_ModelBase):
             raise PrivacyModelError(f"unknown entropy estimator {self.estimator!r}")
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
-        return entropy_l_violating(stats.histogram(self.column), self.l, self.estimator)
+        return entropy_l_violating(stats.sparse(self.column), self.l, self.estimator)
 
     def achieved(self, stats: ClassStats, /) -> np.ndarray:
         """Largest l per class: exp(estimated entropy), at most the number of distinct values."""
-        hist = stats.histogram(self.column)
-        n, sum_f_psi, psi_n = _entropy_terms(hist, self.estimator)
-        distinct = distinct_counts(hist)
+        cells = stats.sparse(self.column)
+        n, sum_f_psi, psi_n = _entropy_terms(cells, self.estimator)
+        distinct = cells.distinct()
         achieved = np.minimum(np.exp(psi_n - sum_f_psi / n), distinct)
         # a single value has entropy 0 exactly; keep exp(0) = 1 free of rounding
         return np.where(distinct == 1, 1.0, achieved)
@@ -260,16 +357,22 @@ class RecursiveCLDiversity(_ModelBase):
             raise PrivacyModelError(f"recursive c must be > 0, got {self.c}")
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
-        ordered = -np.sort(-stats.histogram(self.column), axis=1)
-        tail = ordered[:, self.l - 1 :].sum(axis=1) if ordered.shape[1] >= self.l else 0.0
-        return ~(ordered[:, 0] < self.c * tail)
+        cells = stats.sparse(self.column)
+        classes, counts, rank, top = _descending(cells)
+        tail = cells.per_class_of(classes, np.where(rank >= self.l - 1, counts, 0.0))
+        return np.asarray(~(top < self.c * tail))
 
     def achieved(self, stats: ClassStats, /) -> np.ndarray:
         """Largest l per class with r_1 < c * (r_l + ...); 0 if even l = 1 fails."""
-        ordered = -np.sort(-stats.histogram(self.column), axis=1)
-        tails = np.cumsum(ordered[:, ::-1], axis=1)[:, ::-1]  # tails[:, j] = r_{j+1} + ...
-        ok = ordered[:, :1] < self.c * tails
-        return np.where(ok.any(axis=1), ok.shape[1] - np.argmax(ok[:, ::-1], axis=1), 0)
+        cells = stats.sparse(self.column)
+        classes, counts, _, top = _descending(cells)
+        # tail from each rank on = class size - the counts ranked before it; ok is a prefix
+        before = np.cumsum(counts) - counts
+        first = np.searchsorted(classes, np.arange(cells.n_classes))
+        offset = np.concatenate([before, [0.0]])[first]
+        tails = cells.per_class_of(classes, counts)[classes] - (before - offset[classes])
+        ok = top[classes] < self.c * tails
+        return np.bincount(classes[ok], minlength=cells.n_classes)
 
     def monotonic(self, *, with_suppression: bool) -> bool:
         return not with_suppression
@@ -293,23 +396,93 @@ class TCloseness(_ModelBase):
             )
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
-        return self.distances(stats) > self.t + EMD_SLACK
+        """Distance > t (+ EMD_SLACK); the ordered and hierarchical distances are computed only
+        for the classes their bounds leave open.
+
+        Both lie between bounds from the equal distance TV (the mass that must move): each
+        unit moves at most the whole order or up to the root, so distance <= TV; in a
+        hierarchy with one root it moves at least one level, so distance >= TV / (height - 1)
+        (a forest leaves mass between its trees unmoved, so that bound is not used there). A
+        class with ``TV <= t - EMD_BOUND_MARGIN`` passes and (hierarchical) one with
+        ``TV / (height - 1) > t + EMD_SLACK + EMD_BOUND_MARGIN`` fails whatever the rounding:
+        the verdict of the exact distance.
+        """
+        if self.distance == "equal":
+            return np.asarray(self.distances(stats) > self.t + EMD_SLACK)
+        cells, p, q, sizes = self._distributions(stats)
+        tv = _equal_emd(cells, p, q)
+        present = sizes > 0
+        open_ = present & ~(tv <= self.t - EMD_BOUND_MARGIN)
+        fails = np.zeros(cells.n_classes, dtype=bool)
+        if self.distance == "hierarchical":
+            assert self.hierarchy is not None
+            levels = self.hierarchy.height - 1
+            _, node_ids = _hierarchy_tree(self.hierarchy, stats.domains[self.column].labels)
+            if levels > 0 and not node_ids[-1].any():  # one root: all mass moves by the tree
+                fails = open_ & (tv / levels > self.t + EMD_SLACK + EMD_BOUND_MARGIN)
+                open_ &= ~fails
+        if not open_.any():
+            return fails
+        keep = open_[cells.classes]
+        subset = SparseHistogram(
+            cells.classes[keep], cells.values[keep], cells.counts[keep], *cells.shape
+        )
+        exact = self._distance(subset, p[keep], q, stats.domains[self.column].labels)
+        return np.asarray(fails | (open_ & (exact > self.t + EMD_SLACK)))
 
     def distances(self, stats: ClassStats, /) -> np.ndarray:
         """Earth mover's distance of every class to the overall distribution."""
-        hist = stats.histogram(self.column)
+        cells, p, q, sizes = self._distributions(stats)
+        distances = self._distance(cells, p, q, stats.domains[self.column].labels)
+        return np.where(sizes > 0, distances, np.nan)  # an empty class has no distribution
+
+    def value_rank(self, domain: SensitiveDomain, /) -> np.ndarray | None:
+        """The order of the cells within a class this model reads fastest (see ``class_stats``)."""
+        if self.distance != "hierarchical" or self.hierarchy is None:
+            return None
+        return _hierarchy_tree(self.hierarchy, domain.labels)[0]
+
+    def _distributions(
+        self, stats: ClassStats
+    ) -> tuple[SparseHistogram, np.ndarray, np.ndarray, np.ndarray]:
+        """Cells, each cell's share of its class (p), the overall distribution q, class sizes."""
+        cells = stats.sparse(self.column)
         domain = stats.domains[self.column]
-        p = hist / hist.sum(axis=1, keepdims=True)
-        q = domain.global_counts / domain.global_counts.sum()
+        sizes = cells.sizes()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = cells.counts / sizes[cells.classes]
+        return cells, p, domain.global_counts / domain.global_counts.sum(), sizes
+
+    def _distance(
+        self, cells: SparseHistogram, p: np.ndarray, q: np.ndarray, labels: Sequence[str]
+    ) -> np.ndarray:
         if self.distance == "equal":
-            return np.asarray(0.5 * np.abs(p - q).sum(axis=1))
+            return _equal_emd(cells, p, q)
         if self.distance == "ordered":
-            return _ordered_emd(p, q, domain.labels)
+            return _ordered_emd(cells, p, q, labels)
         assert self.hierarchy is not None
-        return _hierarchical_emd(p, q, domain.labels, self.hierarchy)
+        return _hierarchical_emd(cells, p, q, labels, self.hierarchy)
 
     def monotonic(self, *, with_suppression: bool) -> bool:
         return not with_suppression
+
+
+def monotone_part(model: PrivacyModel, /) -> PrivacyModel | None:
+    """A model implied by ``model`` that stays monotonic with suppression, or None.
+
+    Every class violating the part violates the model, so a node whose part alone needs
+    more than the suppression limit fails, and so do all its predecessors (the part is
+    monotonic): the search prunes non-monotonic models with it. k-anonymity and distinct
+    l-diversity are their own part; entropy l-diversity needs ``ceil(l)`` distinct values
+    and recursive (c, l)-diversity ``l`` (with fewer, ``r_l + ... = 0``); t-closeness has none.
+    """
+    if isinstance(model, KAnonymity | DistinctLDiversity):
+        return model
+    if isinstance(model, EntropyLDiversity):
+        return DistinctLDiversity(model.column, math.ceil(model.l))
+    if isinstance(model, RecursiveCLDiversity):
+        return DistinctLDiversity(model.column, model.l)
+    return None
 
 
 # --- vectorized helpers -------------------------------------------------------------------
@@ -319,8 +492,12 @@ def distinct_counts(hist: np.ndarray) -> np.ndarray:
     return np.asarray(np.count_nonzero(hist > 0, axis=1))
 
 
-def entropy_l_violating(hist: np.ndarray, l: float, estimator: str) -> np.ndarray:  # noqa: E741
-    """Entropy l-diversity per class of a ``(n_classes, n_values)`` histogram: True = violates.
+def entropy_l_violating(
+    hist: np.ndarray | SparseHistogram,
+    l: float,  # noqa: E741
+    estimator: str,
+) -> np.ndarray:
+    """Entropy l-diversity per class of a dense or sparse histogram: True = violates.
 
     ARX's test, with the one tolerance of this project: a class violates iff it has fewer than
     ``ceil(l)`` distinct values, or
@@ -332,21 +509,35 @@ def entropy_l_violating(hist: np.ndarray, l: float, estimator: str) -> np.ndarra
     partial sum above the bound (Grassberger's G(1) < 0 makes partial sums non-monotonic, so
     its verdict can depend on hash order), the whole sum is compared.
     """
-    n, sum_f_psi, psi_n = _entropy_terms(hist, estimator)
+    cells = hist if isinstance(hist, SparseHistogram) else SparseHistogram.from_dense(hist)
+    n, sum_f_psi, psi_n = _entropy_terms(cells, estimator)
     tolerance = ENTROPY_TOLERANCE * n * np.maximum(np.log(np.maximum(n, 1.0)), 1.0)
-    too_few = distinct_counts(hist) < math.ceil(l)
+    too_few = cells.distinct() < math.ceil(l)
     return np.asarray(too_few | (sum_f_psi > n * (psi_n - math.log(l)) + tolerance))
 
 
-def _entropy_terms(hist: np.ndarray, estimator: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Class sizes n, ``sum f psi(f)`` and ``psi(n)`` for the estimator's psi."""
-    counts = np.rint(hist).astype(np.int64)
-    n = counts.sum(axis=1)
-    psi_n = _psi(estimator, np.maximum(n, 1))
+def _entropy_terms(
+    cells: SparseHistogram, estimator: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Class sizes n, ``sum f psi(f)`` and ``psi(n)`` for the estimator's psi (f = 0 adds 0)."""
+    counts = np.rint(cells.counts).astype(np.int64)
+    n = np.bincount(cells.classes, weights=counts, minlength=cells.n_classes)
+    psi_n = _psi(estimator, np.maximum(n, 1).astype(np.int64))
     top = int(counts.max()) + 1 if counts.size else 1
     size = 1 << max(top - 1, 1).bit_length()  # power of two: few distinct cached tables
-    sum_f_psi = _f_psi_table(estimator, size)[counts].sum(axis=1)
-    return n.astype(np.float64), sum_f_psi, psi_n
+    sum_f_psi = cells.per_class(_f_psi_table(estimator, size)[counts])
+    return n, sum_f_psi, psi_n
+
+
+def _descending(cells: SparseHistogram) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Cells re-sorted by (class, count descending): classes, counts, rank in class, r_1."""
+    order = np.lexsort((-cells.counts, cells.classes))
+    classes, counts = cells.classes[order], cells.counts[order]
+    first = np.searchsorted(classes, np.arange(cells.n_classes))
+    rank = np.arange(len(classes)) - first[classes]
+    top = np.zeros(cells.n_classes)
+    top[classes[rank == 0]] = counts[rank == 0]
+    return classes, counts, rank, top
 
 
 @lru_cache(maxsize=8)
@@ -415,42 +606,125 @@ def value_order(labels: Sequence[str]) -> np.ndarray:
     return np.argsort(np.asarray(labels, dtype=object), kind="stable")
 
 
-def _ordered_emd(p: np.ndarray, q: np.ndarray, labels: Sequence[str]) -> np.ndarray:
+def _equal_emd(cells: SparseHistogram, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Half the L1 distance; the untouched values add their q, i.e. 1 - the touched q."""
+    touched = cells.per_class(q[cells.values])
+    return np.asarray(0.5 * (cells.per_class(np.abs(p - q[cells.values])) + (1.0 - touched)))
+
+
+def _ordered_emd(
+    cells: SparseHistogram, p: np.ndarray, q: np.ndarray, labels: Sequence[str]
+) -> np.ndarray:
+    """Li et al.'s ordered distance: ``sum_{i < m-1} |P(i) - Q(i)| / (m - 1)``, cumulative over
+    the value order, from the cells alone.
+
+    Between two touched positions a class's cumulative P is constant, and the overall
+    cumulative Q is non-decreasing, so each run's ``sum |C - Q(i)|`` is two prefix sums of Q
+    split where Q crosses C.
+    """
     m = len(labels)
     if m <= 1:
-        return np.zeros(p.shape[0])
+        return np.zeros(cells.n_classes)
     order = value_order(labels)
-    cumulative = np.cumsum((p - q)[:, order], axis=1)[:, :-1]
-    return np.asarray(np.abs(cumulative).sum(axis=1) / (m - 1))
+    position = np.empty(m, dtype=np.int64)
+    position[order] = np.arange(m)
+    cum_q = np.cumsum(q[order])[: m - 1]  # Q(i) for i = 0 .. m-2
+    prefix = np.concatenate([[0.0], np.cumsum(cum_q)])  # prefix[i] = Q(0) + ... + Q(i-1)
+    at = position[cells.values]
+    sort = np.lexsort((at, cells.classes))
+    classes, at, mass = cells.classes[sort], at[sort], p[sort]
+    first = np.searchsorted(classes, np.arange(cells.n_classes))
+    running = np.cumsum(mass)
+    start_of_class = np.concatenate([[0.0], running])[first]
+    level = running - start_of_class[classes]  # P from this cell's position on
+    last = np.ones(len(classes), dtype=bool)
+    last[:-1] = classes[1:] != classes[:-1]
+    a = np.minimum(at, m - 1)
+    b = np.where(last, m - 1, np.minimum(np.roll(at, -1), m - 1))
+    split = np.clip(np.searchsorted(cum_q, level), a, b)
+    runs = (
+        level * (split - a)
+        - (prefix[split] - prefix[a])
+        + (prefix[b] - prefix[split])
+        - level * (b - split)
+    )
+    head = np.full(cells.n_classes, prefix[m - 1])  # before a class's first value, P = 0
+    has_cells = first < len(classes)
+    head[has_cells] = prefix[np.minimum(at[first[has_cells]], m - 1)]
+    distance = cells.per_class_of(classes, runs) + head
+    return np.asarray(distance / (m - 1))
 
 
-def _hierarchical_emd(
-    p: np.ndarray, q: np.ndarray, labels: Sequence[str], hierarchy: Hierarchy
-) -> np.ndarray:
+@lru_cache(maxsize=16)
+def _hierarchy_tree(
+    hierarchy: Hierarchy, labels: tuple[str, ...]
+) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """The depth-first rank of every value code and, per level 1 .. height-1, its node id there.
+
+    Node ids increase along the depth-first order, so cells sorted by (class, rank) group into
+    their nodes as contiguous runs at every level. A node is its path from its level to the
+    top, so equal labels under different parents stay different nodes.
+    """
     import pandas as pd
 
     rows = hierarchy.codes(pd.Series(list(labels), dtype=object))
+    paths = [hierarchy.levels[r] for r in rows]
+    depth_first = sorted(range(len(labels)), key=lambda i: paths[i][::-1])
+    rank = np.empty(len(labels), dtype=np.int64)
+    rank[depth_first] = np.arange(len(labels))
+    node_ids = []
+    for level in range(1, hierarchy.height):
+        ids, _ = pd.factorize(
+            pd.Series([tuple(paths[i][level:]) for i in depth_first], dtype=object)
+        )
+        of_value = np.empty(len(labels), dtype=np.int64)
+        of_value[depth_first] = ids
+        node_ids.append(of_value)
+    return rank, tuple(node_ids)
+
+
+def _hierarchical_emd(
+    cells: SparseHistogram,
+    p: np.ndarray,
+    q: np.ndarray,
+    labels: Sequence[str],
+    hierarchy: Hierarchy,
+) -> np.ndarray:
+    """Li et al.'s hierarchical distance from the cells: only nodes a class touches cost.
+
+    At a node, ``min(positive extra, negative extra)`` over its children is moved at the
+    node's cost level/height. A node without class mass has no positive extra (cost 0); at a
+    touched node the untouched children each add their overall share q to the negative extra,
+    i.e. ``q(node) - q(touched children)``.
+    """
     height = hierarchy.height - 1
     if height == 0:
-        return np.zeros(p.shape[0])
-    extra = p - q  # level 0: one column per leaf in the data
-    child_ids = np.arange(len(labels))
-    cost = np.zeros(p.shape[0])
+        return np.zeros(cells.n_classes)
+    rank, node_ids = _hierarchy_tree(hierarchy, tuple(labels))
+    key = cells.classes * len(labels) + rank[cells.values]
+    if np.all(key[1:] > key[:-1]):  # built with this rank (``value_rank``): already in order
+        classes, value, mass = cells.classes, cells.values, p
+    else:
+        sort = np.argsort(key, kind="stable")
+        classes, value, mass = cells.classes[sort], cells.values[sort], p[sort]
+    share = q[value]
+    cost = np.zeros(cells.n_classes)
     for level in range(1, height + 1):
-        # a node is its path from this level to the top, so equal labels under different
-        # parents stay different nodes
-        paths = pd.Series([tuple(hierarchy.levels[r][level:]) for r in rows], dtype=object)
-        parent_ids, parents = pd.factorize(paths)
-        n_children = int(child_ids.max()) + 1
-        child_parent = np.zeros(n_children, dtype=np.int64)
-        child_parent[child_ids] = parent_ids
-        onehot = np.zeros((n_children, len(parents)))
-        onehot[np.arange(n_children), child_parent] = 1.0
-        positive = np.clip(extra, 0, None) @ onehot
-        negative = np.clip(-extra, 0, None) @ onehot
-        cost += (level / height) * np.minimum(positive, negative).sum(axis=1)
-        extra = extra @ onehot
-        child_ids = parent_ids
+        of_value = node_ids[level - 1]
+        node = of_value[value]
+        new = np.ones(len(classes), dtype=bool)
+        new[1:] = (classes[1:] != classes[:-1]) | (node[1:] != node[:-1])
+        starts = np.flatnonzero(new)
+        extra = mass - share
+        positive = np.add.reduceat(np.maximum(extra, 0.0), starts) if len(starts) else extra
+        negative = np.add.reduceat(np.maximum(-extra, 0.0), starts) if len(starts) else extra
+        touched = np.add.reduceat(share, starts) if len(starts) else share
+        node_share = np.bincount(of_value, weights=q)[node[starts]]
+        negative = negative + (node_share - touched)
+        classes, value = classes[starts], value[starts]
+        cost += (level / height) * cells.per_class_of(classes, np.minimum(positive, negative))
+        mass = np.add.reduceat(mass, starts) if len(starts) else mass
+        share = node_share
     return cost
 
 
@@ -476,17 +750,24 @@ def class_stats(
     *,
     weights: np.ndarray | None = None,
     sensitive: Mapping[str, tuple[np.ndarray, SensitiveDomain]] | None = None,
+    value_ranks: Mapping[str, np.ndarray] | None = None,
 ) -> ClassStats:
-    """Class sizes and sensitive histograms by ``np.bincount`` (no per-row Python)."""
+    """Class sizes and sparse sensitive histograms by one sort and ``np.bincount`` (no
+    per-row or per-class Python); ``value_ranks`` orders a column's cells within a class."""
     sizes = np.bincount(class_ids, weights=weights, minlength=n_classes)
-    histograms: dict[str, np.ndarray] = {}
+    cells: dict[str, SparseHistogram] = {}
     domains: dict[str, SensitiveDomain] = {}
     for column, (codes, domain) in (sensitive or {}).items():
-        m = domain.size
-        flat = np.bincount(class_ids * m + codes, weights=weights, minlength=n_classes * m)
-        histograms[column] = flat.reshape(n_classes, m).astype(np.float64)
+        cells[column] = SparseHistogram.from_codes(
+            class_ids,
+            codes,
+            n_classes=n_classes,
+            n_values=domain.size,
+            weights=weights,
+            value_rank=(value_ranks or {}).get(column),
+        )
         domains[column] = domain
-    return ClassStats(sizes.astype(np.int64), histograms, domains)
+    return ClassStats(sizes.astype(np.int64), domains=domains, cells=cells)
 
 
 MAX_HISTOGRAM_CELLS = 4_000_000  # dense (classes x values) cells built at once
@@ -603,7 +884,7 @@ def report_from_chunks(
             for model in models:
                 violating |= model.violating(stats)
                 if isinstance(model, DistinctLDiversity):
-                    value = float(distinct_counts(stats.histogram(model.column))[present].min())
+                    value = float(stats.sparse(model.column).distinct()[present].min())
                 elif isinstance(model, EntropyLDiversity | RecursiveCLDiversity):
                     value = float(np.min(model.achieved(stats)[present]))
                 elif isinstance(model, TCloseness):
