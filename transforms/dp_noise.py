@@ -38,7 +38,8 @@ import opendp.prelude as dp
 import pandas as pd
 
 from transforms.errors import ConfigurationError, DataError, InternalError
-from transforms.table_structure import TableDimension
+from transforms.table_constraints import cell_coordinates
+from transforms.table_structure import TableDimension, interior_mask
 
 Mechanism = Literal["laplace", "gaussian"]
 MECHANISMS: tuple[str, ...] = get_args(Mechanism)
@@ -171,25 +172,6 @@ def noisy_values(
 # ----------------------------------------------------------------------------- tables
 
 
-def interior_mask(cells: pd.DataFrame, dimensions: Sequence[TableDimension]) -> np.ndarray:
-    """True for the rows whose code is a leaf in every dimension (the cells that get noise)."""
-    mask = np.ones(len(cells), dtype=bool)
-    for dim in dimensions:
-        mask &= cells[dim.name].isin(dim.leaves).to_numpy()
-    return mask
-
-
-def _positions(cells: pd.DataFrame, dimensions: Sequence[TableDimension]) -> list[np.ndarray]:
-    out = []
-    for dim in dimensions:
-        index = pd.Index(dim.codes)
-        pos = index.get_indexer(cells[dim.name].astype(object))
-        if (pos < 0).any():
-            raise DataError(f"table: {int((pos < 0).sum())} cell(s) with a code not in {dim.name}")
-        out.append(pos)
-    return out
-
-
 def derive_margins(
     cells: pd.DataFrame,
     dimensions: Sequence[TableDimension],
@@ -203,7 +185,6 @@ def derive_margins(
     mask = interior_mask(cells, dimensions)
     if len(interior_values) != int(mask.sum()):
         raise InternalError("derive_margins: one value per interior cell is needed")
-    positions = _positions(cells, dimensions)
     leaf_index = [pd.Index(dim.leaves) for dim in dimensions]
     shape = tuple(len(ix) for ix in leaf_index)
     if int(mask.sum()) != math.prod(shape):
@@ -228,6 +209,7 @@ def derive_margins(
                 member[dim.codes.index(code), j] = 1
                 code = dim.parents[code]
         cube = np.moveaxis(np.tensordot(member, cube, axes=([1], [axis])), 0, axis)
+    positions = cell_coordinates(cells, dimensions).T  # every margin row once, too
     return np.asarray(cube[tuple(positions)], dtype=np.int64)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.cellkey import key_sums
-from transforms.table_structure import TableDimension
+from transforms.table_structure import TableDimension, interior_mask
 from transforms.tables import ValuesOutsideDomainError
 
 UNIT = "pseudonym"
@@ -167,11 +167,3 @@ def build_cells(
     if unit_key is not None:
         cells["key_sum"] = key_sum
     return cells[keep].reset_index(drop=True)
-
-
-def interior_mask(cells: pd.DataFrame, dims: Sequence[TableDimension]) -> np.ndarray:
-    """Cells whose every code is a leaf (the table's body, no margin or subtotal)."""
-    mask = np.ones(len(cells), dtype=bool)
-    for dim in dims:
-        mask &= cells[dim.name].isin(dim.leaves).to_numpy()
-    return mask

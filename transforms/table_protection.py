@@ -18,8 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from transforms.report_tables import interior_mask
-from transforms.table_structure import TableDimension
+from transforms.table_structure import TableDimension, interior_mask
 
 FLAGS = ("", "suppressed-primary", "suppressed-secondary", "perturbed", "noisy")
 PRIMARY, SECONDARY, PERTURBED, NOISY = FLAGS[1:]

@@ -9,9 +9,12 @@ suppression, its audit, the cell key method and the DP noise all work on this sh
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+
+import numpy as np
+import pandas as pd
 
 TOTAL = "TOTAL"
 
@@ -55,3 +58,11 @@ class TableDimension:
     @cached_property
     def leaves(self) -> tuple[str, ...]:
         return tuple(c for c in self.parents if c not in self.children)
+
+
+def interior_mask(cells: pd.DataFrame, dims: Sequence[TableDimension]) -> np.ndarray:
+    """Cells whose every code is a leaf (the table's body, no margin or subtotal)."""
+    mask = np.ones(len(cells), dtype=bool)
+    for dim in dims:
+        mask &= cells[dim.name].isin(dim.leaves).to_numpy()
+    return mask

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from pipeline.release.report_gate import ReportCheck, gate_view, report_problems
+from pipeline.release.report_gate import ReportCheck, gate_view, read_internal, report_problems
 from pipeline.settings.partners import PartnerRegistry, Recipient
 from pipeline.settings.release_config import PrivacyProfile
 from transforms.errors import DataError
@@ -169,7 +169,7 @@ def _parameters(
     if candidate.report is not None or isinstance(req, ReportRequirement):
         if candidate.report is None:
             raise UnreadableDatasetError(f"{candidate.name}: a report table without its check")
-        return gate_view(pd.read_parquet(candidate.report.internal), candidate.report)[1]
+        return gate_view(read_internal(candidate.report), candidate.report)[1]
     if isinstance(req, TableRequirement):
         if not candidate.count_column:
             from expectations.validation import SuiteConfigError
@@ -224,7 +224,7 @@ class _Checker:
             frame = self.frames[candidate.name]
             extra: list[str] = []
             if candidate.report is not None:
-                internal = pd.read_parquet(candidate.report.internal)
+                internal = read_internal(candidate.report)
                 extra = report_problems(candidate.name, frame, internal, candidate.report)
                 frame = gate_view(internal, candidate.report)[0]
             outcome = self.validator.run(

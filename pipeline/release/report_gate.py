@@ -30,7 +30,7 @@ from transforms.table_structure import TableDimension
 class ReportCheck:
     """How a report table was protected (from the build step's report)."""
 
-    internal: Path
+    internal: Path | None  # the internal copy (None when the caller holds the frame)
     dimensions: tuple[TableDimension, ...]
     method: str
     kind: str
@@ -42,7 +42,7 @@ class ReportCheck:
     audited_column: str = "value"
 
     @classmethod
-    def from_summary(cls, internal: Path, summary: Mapping[str, Any]) -> ReportCheck:
+    def from_summary(cls, internal: Path | None, summary: Mapping[str, Any]) -> ReportCheck:
         dims = tuple(
             TableDimension(name, {code: parent for code, parent in pairs})
             for name, pairs in summary["dimensions"]
@@ -60,6 +60,13 @@ class ReportCheck:
             p_percent=summary.get("p_percent"),
             audited_column=str(summary.get("audited_column", "value")),
         )
+
+
+def read_internal(check: ReportCheck) -> pd.DataFrame:
+    """The internal copy the check was built for."""
+    if check.internal is None:
+        raise ValueError("this report check has no internal copy to read")
+    return pd.read_parquet(check.internal)
 
 
 def _suppressed(internal: pd.DataFrame) -> np.ndarray:

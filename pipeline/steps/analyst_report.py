@@ -10,9 +10,11 @@ Analysts only ever receive protected tables built from de-identified data.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -112,9 +114,6 @@ def analyst_report(
         window=str(ctx.run_date.year),
     )
 
-    def protect(*args: object, **kwargs: object) -> object:
-        return protect_cells(*args, dp=dp, **kwargs)  # type: ignore[arg-type]
-
     built = build_report(
         spec,
         frames=report_frames(ctx),
@@ -123,14 +122,12 @@ def analyst_report(
         method=method,
         min_contributors=minimum,
         window=window,
-        protect=protect,
+        protect=partial(protect_cells, dp=dp),
         cellkey_secret=load_cellkey_secret(demo=demo),
     )
     summary = built.summary()
-    internal_path = ctx.zone("anonymized") / f"report_{spec.name}.parquet"
-    built.table.internal.to_parquet(internal_path, index=False)
-    check = ReportCheck.from_summary(internal_path, summary)
-    released = pd.read_csv(pd.io.common.BytesIO(csv_bytes(built.table.published)))
+    check = ReportCheck.from_summary(None, summary)  # the internal frame is at hand
+    released = pd.read_csv(io.BytesIO(csv_bytes(built.table.published)))
     problems = report_problems(spec.name, released, built.table.internal, check)
     if problems:
         raise ReportRefused("; ".join(problems))
