@@ -217,3 +217,19 @@ def save(name: str, payload: Any) -> Path:
 def load(name: str) -> Any:
     path = WORK / f"results_{name}.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def write_section(path: Path, text: str, *, begin: str, end: str) -> None:
+    """Put a benchmark's own section between its markers in ``path`` (before the hand-written
+    "Reading of this run", or at the end), replacing the previous one."""
+    block = f"{begin}\n{text.rstrip()}\n{end}\n"
+    current = path.read_text() if path.exists() else ""
+    if begin in current and end in current:
+        head, rest = current.split(begin, 1)
+        updated = head + block + "\n" + rest.split(end, 1)[1].lstrip("\n")
+    elif "## Reading of this run" in current:
+        head, tail = current.split("## Reading of this run", 1)
+        updated = head + block + "\n## Reading of this run" + tail
+    else:
+        updated = current.rstrip() + "\n\n" + block
+    path.write_text(updated)

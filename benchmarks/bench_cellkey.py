@@ -234,20 +234,6 @@ def render(record: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
-    current = path.read_text() if path.exists() else ""
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        updated = head + block + "\n" + rest.split(END, 1)[1].lstrip("\n")
-    elif "## Reading of this run" in current:
-        head, tail = current.split("## Reading of this run", 1)
-        updated = head + block + "\n## Reading of this run" + tail
-    else:
-        updated = current.rstrip() + "\n\n" + block
-    path.write_text(updated)
-
-
 def run(write: Path | None = h.BENCH / "RESULTS.md", repeat: int = 2) -> dict[str, Any]:
     """Best of ``repeat`` fresh processes; the section goes into ``write``."""
     best: dict[str, Any] = {}
@@ -262,7 +248,7 @@ def run(write: Path | None = h.BENCH / "RESULTS.md", repeat: int = 2) -> dict[st
     text = render(best)
     print(text)
     if write is not None:
-        write_section(write, text)
+        h.write_section(write, text, begin=BEGIN, end=END)
     return best
 
 

@@ -460,21 +460,6 @@ def render(part1: list[dict], part2: list[dict], ref: str, repeat: int, clock_na
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    """Put the section between its markers in ``path`` (before the hand-written reading)."""
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
-    current = path.read_text() if path.exists() else ""
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        updated = head + block + "\n" + rest.split(END, 1)[1].lstrip("\n")
-    elif "## Reading of this run" in current:
-        head, tail = current.split("## Reading of this run", 1)
-        updated = head + block + "\n## Reading of this run" + tail
-    else:
-        updated = current.rstrip() + "\n\n" + block
-    path.write_text(updated)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -506,7 +491,7 @@ def main() -> None:
     text = render(part1, part2, ref, args.repeat, args.clock)
     print(text)
     if args.write:
-        write_section(args.write, text)
+        h.write_section(args.write, text, begin=BEGIN, end=END)
 
 
 if __name__ == "__main__":

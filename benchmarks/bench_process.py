@@ -104,20 +104,6 @@ def render(times: dict[str, list[float]], rounds: int) -> str:
     return "\n".join(lines)
 
 
-def write_section(path: Path, text: str) -> None:
-    block = f"{BEGIN}\n{text.rstrip()}\n{END}\n"
-    current = path.read_text() if path.exists() else ""
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        updated = head + block + "\n" + rest.split(END, 1)[1].lstrip("\n")
-    elif "## Reading of this run" in current:
-        head, tail = current.split("## Reading of this run", 1)
-        updated = head + block + "\n## Reading of this run" + tail
-    else:
-        updated = current.rstrip() + "\n\n" + block
-    path.write_text(updated)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=5)
@@ -128,7 +114,7 @@ def main() -> None:
     text = render(times, args.rounds)
     print(text)
     if not args.no_write:
-        write_section(h.BENCH / "RESULTS.md", text)
+        h.write_section(h.BENCH / "RESULTS.md", text, begin=BEGIN, end=END)
 
 
 if __name__ == "__main__":
