@@ -29,7 +29,7 @@ from pipeline.settings.partners import (
     load_partners,
 )
 from pipeline.settings.release_config import PrivacyProfile
-from pipeline.settings.report_specs import load_catalogue
+from pipeline.settings.report_specs import ReportSpec, load_catalogue
 from pipeline.sources.hierarchies import level_labels, shipped_hierarchies
 from pipeline.sources.schema import COURSE_CATEGORIES
 from transforms.deidentify import NO_VISIT
@@ -57,13 +57,14 @@ def cadence_for(recipient: Recipient, dataset: str) -> Cadence:
     return recipient.cadence_for(dataset, default=DEFAULT_CADENCE.get(dataset, "nightly"))
 
 
-def report_names() -> tuple[str, ...]:
+def report_names(catalogue: Mapping[str, ReportSpec] | None = None) -> tuple[str, ...]:
     """The catalogue's partner tables (data/reports/), web statistics excluded."""
-    return tuple(n for n, s in load_catalogue().items() if s.source != "web_access_log")
+    specs = load_catalogue() if catalogue is None else catalogue
+    return tuple(n for n, s in specs.items() if s.source != "web_access_log")
 
 
-def known_datasets() -> tuple[str, ...]:
-    return (*DATASETS, *report_names())
+def known_datasets(catalogue: Mapping[str, ReportSpec] | None = None) -> tuple[str, ...]:
+    return (*DATASETS, *report_names(catalogue))
 
 
 def microdata_series(registry: PartnerRegistry, run_date: date) -> dict[Cadence, date]:
@@ -74,8 +75,8 @@ def microdata_series(registry: PartnerRegistry, run_date: date) -> dict[Cadence,
 
 def partner_registry(path: Path) -> PartnerRegistry:
     """The partner registry, checked against the datasets this catalogue knows."""
-    registry = load_partners(path, known_datasets=known_datasets())
     catalogue = load_catalogue()
+    registry = load_partners(path, known_datasets=known_datasets(catalogue))
     for recipient in registry.recipients:
         for name in recipient.allowed_datasets:
             spec = catalogue.get(name)
