@@ -51,15 +51,15 @@ from typing import Literal
 
 import numpy as np
 
-from transforms.class_keys import combine_codes, dense_ids
+from transforms.class_keys import combine_codes, dense_ids, radix_order
 from transforms.encode import EncodedTable
 from transforms.errors import ConfigurationError
 from transforms.metrics import Metric, NodeEvaluation
 from transforms.privacy_models import (
     ClassStats,
     PrivacyModel,
+    SparseHistogram,
     TCloseness,
-    class_stats,
     monotone_part,
 )
 
@@ -194,6 +194,7 @@ def evaluate_node(
     models: Sequence[PrivacyModel],
     max_suppressed: int,
     stop_early: bool = False,
+    value_orders: Mapping[str, np.ndarray] | None = None,
 ) -> NodeEvaluation:
     """Classes of a node by a mixed-radix key over the tuples and one bincount.
 
@@ -202,7 +203,8 @@ def evaluate_node(
     already violating, since every model judges each class on its own. With ``stop_early``
     (the search), a node is given up as soon as its violating records exceed
     ``max_suppressed``: the evaluation then says ``satisfied=False`` and its ``violating``
-    mask and ``suppressed`` count are only those found so far.
+    mask and ``suppressed`` count are only those found so far. ``value_orders`` (from
+    ``sensitive_orders``) saves sorting the tuples by value at every node.
     """
     n = enc.n_tuples
     key, radix = combine_codes(
@@ -243,18 +245,26 @@ def evaluate_node(
         columns = sorted({m.sensitive_column for m in models if m.sensitive_column is not None})
         if not columns or over():
             return result()
-        kept = np.flatnonzero(~violating[class_of_tuple])
-        stats = class_stats(
-            class_of_tuple[kept],
-            n_classes,
-            weights=weights[kept],
-            sensitive={c: (enc.tuple_sensitive[c][kept], enc.domains[c]) for c in columns},
-            value_ranks={
-                m.column: rank
-                for m in models
-                if isinstance(m, TCloseness)
-                and (rank := m.value_rank(enc.domains[m.column])) is not None
-            },
+        ranks = _value_ranks(enc, models)
+        orders = value_orders if value_orders is not None else sensitive_orders(enc, models)
+        cells = {}
+        for column in columns:
+            tuples = orders[column]  # the tuples in value (rank) order
+            of_tuple = class_of_tuple[tuples]
+            kept = ~violating[of_tuple]
+            cells[column] = SparseHistogram.from_codes(
+                of_tuple[kept],
+                enc.tuple_sensitive[column][tuples[kept]],
+                n_classes=n_classes,
+                n_values=enc.domains[column].size,
+                weights=weights[tuples[kept]],
+                value_rank=ranks.get(column),
+                values_sorted=True,
+            )
+        stats = ClassStats(
+            np.where(violating, 0, sizes),
+            domains={c: enc.domains[c] for c in columns},
+            cells=cells,
         )
         present = stats.sizes > 0
         for model in sorted(models, key=_cost):
@@ -263,6 +273,31 @@ def evaluate_node(
                 if over():
                     break
     return result()
+
+
+def _value_ranks(enc: EncodedTable, models: Sequence[PrivacyModel]) -> dict[str, np.ndarray]:
+    """Per sensitive column, the order of values its models read fastest (identity: None)."""
+    return {
+        m.column: rank
+        for m in models
+        if isinstance(m, TCloseness) and (rank := m.value_rank(enc.domains[m.column])) is not None
+    }
+
+
+def sensitive_orders(enc: EncodedTable, models: Sequence[PrivacyModel]) -> dict[str, np.ndarray]:
+    """Per sensitive column of the models, its tuples sorted (stably) by value rank.
+
+    Computed once per search: a node then needs only a stable radix pass on its class ids to
+    have its sensitive cells in (class, value) order.
+    """
+    ranks = _value_ranks(enc, models)
+    orders = {}
+    for column in {m.sensitive_column for m in models if m.sensitive_column is not None}:
+        codes = enc.tuple_sensitive[column]
+        rank = ranks.get(column)
+        ranked = codes if rank is None else rank[codes]
+        orders[column] = radix_order([(ranked, max(enc.domains[column].size, 1))])
+    return orders
 
 
 def _cost(model: PrivacyModel) -> int:
@@ -285,7 +320,11 @@ class _Search:
         self.enc = enc
         self.models = tuple(models)
         self.metric = metric
+        self.limit = limit
+        self.min_levels, self.max_levels = min_levels, max_levels
         self.max_suppressed = max_suppressed(enc.n_records, limit)
+        self.classify_only = False  # True: tag satisfy/fail only, never offer a best node
+        self.value_orders = sensitive_orders(enc, self.models)
         self.heights = np.asarray(enc.heights, dtype=np.int64)
         self.low = np.asarray(
             min_levels if min_levels is not None else [0] * len(enc.heights), dtype=np.int64
@@ -322,15 +361,18 @@ class _Search:
         self.values = np.full(n_nodes, np.nan)
         self.best: tuple[float, int, int] | None = None  # (loss, level sum, node id)
         self.best_eval: NodeEvaluation | None = None
-        self.nodes_checked = 0
 
     # --- bookkeeping ----------------------------------------------------------------------
 
     def key(self, node: int, value: float) -> tuple[float, int, int]:
         return (value, int(self.level_sums[node]), node)
 
+    @property
+    def nodes_checked(self) -> int:
+        """Distinct nodes whose classes were evaluated."""
+        return int(self.checked.sum())
+
     def check(self, node: int) -> NodeEvaluation:
-        self.nodes_checked += 1
         self.checked[node] = True
         ev = evaluate_node(
             self.enc,
@@ -338,6 +380,7 @@ class _Search:
             models=self.models,
             max_suppressed=self.max_suppressed,
             stop_early=True,
+            value_orders=self.value_orders,
         )
         if ev.satisfied:
             value = (
@@ -350,6 +393,8 @@ class _Search:
         return ev
 
     def offer(self, node: int, value: float, ev: NodeEvaluation | None) -> None:
+        if self.classify_only:
+            return
         candidate = self.key(node, value)
         if self.best is None or candidate < self.best:
             self.best = candidate
@@ -473,12 +518,28 @@ class _Search:
                 self.state[node] = 2
                 self.tag_down(node)
 
+    def tag_monotone_failures(self, parts: Sequence[PrivacyModel]) -> None:
+        """Mark as failing (state 2) every node that fails the monotone ``parts`` of the models.
+
+        A Flash pass over the parts alone (``run_tagging``, nothing excluded) classifies the
+        whole lattice with checks only near the border between passing and failing nodes;
+        since each part is implied by its model, a node failing a part fails the models. In
+        bound order (``run_ordered``) the predecessors of a node come first, so tagging there
+        could never skip a check: this pass is what spares the nodes below the border.
+        """
+        pre = _Search(self.enc, parts, self.limit, self.metric, self.min_levels, self.max_levels)
+        pre.classify_only = True
+        pre.run_tagging()
+        self.state[pre.state == 2] = 2
+        self.checked |= pre.checked  # a node evaluated in both passes counts once
+
     def run_ordered(self) -> None:
         for node in self.order:
             node = int(node)
             if self.excluded[node]:
                 break  # the order is by bound, so every later node is excluded too
-            self.check(node)
+            if self.state[node] != 2:
+                self.check(node)
 
 
 def search(
@@ -509,6 +570,9 @@ def search(
             raise ValueError(f"unknown search strategy {strategy!r}")
         s.evaluate_tagged()
     else:
+        parts = [part for model in models if (part := monotone_part(model)) is not None]
+        if parts:
+            s.tag_monotone_failures(parts)
         s.run_ordered()
     return _result(s)
 

@@ -46,11 +46,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from fractions import Fraction
 from functools import lru_cache
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 
-from transforms.class_keys import CodeColumn, column_codes, equivalence_classes
+from transforms.class_keys import CodeColumn, column_codes, equivalence_classes, radix_order
 from transforms.errors import ConfigurationError
 from transforms.options import (
     ENTROPY_ESTIMATORS,
@@ -155,24 +155,35 @@ class SparseHistogram:
         n_values: int,
         weights: np.ndarray | None = None,
         value_rank: np.ndarray | None = None,
+        values_sorted: bool = False,
     ) -> SparseHistogram:
         """Cells of per-record (or per-tuple, weighted) class ids and value codes.
 
         ``value_rank`` (a permutation of the codes) orders the cells within a class, so a
         model that needs that order (the hierarchical distance) need not sort again.
+        ``values_sorted`` says the rows already come in that order (the search sorts its
+        tuples once), so one stable radix pass on the classes suffices.
         """
-        m = max(n_values, 1)
-        ranked = codes if value_rank is None else value_rank[codes]
-        cells, inverse = np.unique(class_ids.astype(np.int64) * m + ranked, return_inverse=True)
-        counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(cells))
+        class_ids = np.asarray(class_ids, dtype=np.int64)
+        ranked = np.asarray(codes if value_rank is None else value_rank[codes], dtype=np.int64)
+        top = int(class_ids.max()) + 1 if len(class_ids) else 1  # fewer digits than n_classes
+        keys = [(class_ids, top)] if values_sorted else [(class_ids, top), (ranked, n_values)]
+        order = radix_order(keys)
+        classes, ranked = class_ids[order], ranked[order]
+        new = np.ones(len(order), dtype=bool)
+        new[1:] = (classes[1:] != classes[:-1]) | (ranked[1:] != ranked[:-1])
+        starts = np.flatnonzero(new)
+        mass = np.ones(len(order)) if weights is None else np.asarray(weights, float)[order]
+        # most rows start a cell of their own: a bincount over run ids beats reduceat there
+        counts = np.bincount(np.cumsum(new) - 1, weights=mass, minlength=len(starts))
         keep = counts > 0
-        cells = cells[keep]
-        values = cells % m
+        starts = starts[keep]
+        values = ranked[starts]
         if value_rank is not None:
             code_of_rank = np.empty_like(value_rank)
             code_of_rank[value_rank] = np.arange(len(value_rank))
             values = code_of_rank[values]
-        return cls(cells // m, values, counts[keep].astype(np.float64), n_classes, n_values)
+        return cls(classes[starts], values, counts[keep], n_classes, n_values)
 
     @classmethod
     def from_dense(cls, hist: np.ndarray, /) -> SparseHistogram:
@@ -396,39 +407,28 @@ class TCloseness(_ModelBase):
             )
 
     def violating(self, stats: ClassStats, /) -> np.ndarray:
-        """Distance > t (+ EMD_SLACK); the ordered and hierarchical distances are computed only
-        for the classes their bounds leave open.
+        """Distance > t (+ EMD_SLACK); the ordered distance is computed only for the classes
+        its bounds leave open.
 
-        Both lie between bounds from the equal distance TV (the mass that must move): each
-        unit moves at most the whole order or up to the root, so distance <= TV; in a
-        hierarchy with one root it moves at least one level, so distance >= TV / (height - 1)
-        (a forest leaves mass between its trees unmoved, so that bound is not used there). A
-        class with ``TV <= t - EMD_BOUND_MARGIN`` passes and (hierarchical) one with
-        ``TV / (height - 1) > t + EMD_SLACK + EMD_BOUND_MARGIN`` fails whatever the rounding:
-        the verdict of the exact distance.
+        The ordered distance lies between bounds from the equal distance TV (the mass that
+        must move): each unit moves at most the whole order, so distance <= TV, and a class
+        with ``TV <= t - EMD_BOUND_MARGIN`` passes whatever the rounding. The equal and the
+        hierarchical distances are computed for every class: the hierarchical one is a sum of
+        per-level TVs (``_hierarchical_emd``), so no bound is cheaper than the distance.
         """
-        if self.distance == "equal":
+        if self.distance != "ordered":
             return np.asarray(self.distances(stats) > self.t + EMD_SLACK)
         cells, p, q, sizes = self._distributions(stats)
         tv = _equal_emd(cells, p, q)
-        present = sizes > 0
-        open_ = present & ~(tv <= self.t - EMD_BOUND_MARGIN)
-        fails = np.zeros(cells.n_classes, dtype=bool)
-        if self.distance == "hierarchical":
-            assert self.hierarchy is not None
-            levels = self.hierarchy.height - 1
-            _, node_ids = _hierarchy_tree(self.hierarchy, stats.domains[self.column].labels)
-            if levels > 0 and not node_ids[-1].any():  # one root: all mass moves by the tree
-                fails = open_ & (tv / levels > self.t + EMD_SLACK + EMD_BOUND_MARGIN)
-                open_ &= ~fails
+        open_ = (sizes > 0) & ~(tv <= self.t - EMD_BOUND_MARGIN)
         if not open_.any():
-            return fails
+            return open_
         keep = open_[cells.classes]
         subset = SparseHistogram(
             cells.classes[keep], cells.values[keep], cells.counts[keep], *cells.shape
         )
         exact = self._distance(subset, p[keep], q, stats.domains[self.column].labels)
-        return np.asarray(fails | (open_ & (exact > self.t + EMD_SLACK)))
+        return np.asarray(open_ & (exact > self.t + EMD_SLACK))
 
     def distances(self, stats: ClassStats, /) -> np.ndarray:
         """Earth mover's distance of every class to the overall distribution."""
@@ -655,16 +655,31 @@ def _ordered_emd(
     return np.asarray(distance / (m - 1))
 
 
-@lru_cache(maxsize=16)
-def _hierarchy_tree(
-    hierarchy: Hierarchy, labels: tuple[str, ...]
-) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
-    """The depth-first rank of every value code and, per level 1 .. height-1, its node id there.
+_Tree: TypeAlias = tuple[np.ndarray, tuple[np.ndarray, ...], int]
+_TREES: dict[tuple[int, int], tuple[Hierarchy, tuple[str, ...], _Tree]] = {}
+
+
+def _hierarchy_tree(hierarchy: Hierarchy, labels: tuple[str, ...]) -> _Tree:
+    """The depth-first rank of every value code, per level 1 .. height-1 its node id there,
+    and the number of nodes at the top.
 
     Node ids increase along the depth-first order, so cells sorted by (class, rank) group into
     their nodes as contiguous runs at every level. A node is its path from its level to the
-    top, so equal labels under different parents stay different nodes.
+    top, so equal labels under different parents stay different nodes. Cached by identity
+    (a search asks for the same tree at every node; hashing 1,000 labels each time cost more
+    than the distance).
     """
+    cached = _TREES.get((id(hierarchy), id(labels)))
+    if cached is not None and cached[0] is hierarchy and cached[1] is labels:
+        return cached[2]
+    tree = _build_tree(hierarchy, labels)
+    if len(_TREES) >= 16:
+        _TREES.clear()
+    _TREES[(id(hierarchy), id(labels))] = (hierarchy, labels, tree)
+    return tree
+
+
+def _build_tree(hierarchy: Hierarchy, labels: tuple[str, ...]) -> _Tree:
     import pandas as pd
 
     rows = hierarchy.codes(pd.Series(list(labels), dtype=object))
@@ -680,7 +695,8 @@ def _hierarchy_tree(
         of_value = np.empty(len(labels), dtype=np.int64)
         of_value[depth_first] = ids
         node_ids.append(of_value)
-    return rank, tuple(node_ids)
+    n_top = int(node_ids[-1].max()) + 1 if node_ids and len(labels) else 1
+    return rank, tuple(node_ids), n_top
 
 
 def _hierarchical_emd(
@@ -690,17 +706,25 @@ def _hierarchical_emd(
     labels: Sequence[str],
     hierarchy: Hierarchy,
 ) -> np.ndarray:
-    """Li et al.'s hierarchical distance from the cells: only nodes a class touches cost.
+    """Li et al.'s hierarchical distance from the cells, as a sum of per-level L1 distances.
 
-    At a node, ``min(positive extra, negative extra)`` over its children is moved at the
-    node's cost level/height. A node without class mass has no positive extra (cost 0); at a
-    touched node the untouched children each add their overall share q to the negative extra,
-    i.e. ``q(node) - q(touched children)``.
+    Li et al. move ``min(pos, neg)`` at every node N at cost ``level(N) / H`` (pos and neg the
+    positive and negative extras ``e = P - Q`` of N's children). Since
+    ``min(pos, neg) = (sum_children |e_c| - |e_N|) / 2``, the sum over the tree telescopes:
+    every node below the top appears once as a child (weight ``(level + 1) / 2H``) and once as
+    a parent (``-level / 2H``), so
+
+        distance = sum_{levels 0..H-1} L1_level / 2H  -  L1_top / 2
+
+    with ``L1_level = sum over that level's nodes of |P(node) - Q(node)|`` (one root: the top
+    term is 0). Per level only the nodes a class touches are visited; the untouched ones add
+    their Q, i.e. ``1 - Q(touched)``. Exactly the distance ARX computes (same formula,
+    rearranged), with one run-sum per level instead of four.
     """
     height = hierarchy.height - 1
     if height == 0:
         return np.zeros(cells.n_classes)
-    rank, node_ids = _hierarchy_tree(hierarchy, tuple(labels))
+    rank, node_ids, n_top = _hierarchy_tree(hierarchy, tuple(labels))
     key = cells.classes * len(labels) + rank[cells.values]
     if np.all(key[1:] > key[:-1]):  # built with this rank (``value_rank``): already in order
         classes, value, mass = cells.classes, cells.values, p
@@ -708,24 +732,22 @@ def _hierarchical_emd(
         sort = np.argsort(key, kind="stable")
         classes, value, mass = cells.classes[sort], cells.values[sort], p[sort]
     share = q[value]
-    cost = np.zeros(cells.n_classes)
-    for level in range(1, height + 1):
+    distance = cells.per_class_of(classes, np.abs(mass - share) - share) + 1.0
+    top = height if n_top > 1 else height - 1  # one root: its L1 is 0 for every class
+    for level in range(1, top + 1):
         of_value = node_ids[level - 1]
         node = of_value[value]
         new = np.ones(len(classes), dtype=bool)
         new[1:] = (classes[1:] != classes[:-1]) | (node[1:] != node[:-1])
         starts = np.flatnonzero(new)
-        extra = mass - share
-        positive = np.add.reduceat(np.maximum(extra, 0.0), starts) if len(starts) else extra
-        negative = np.add.reduceat(np.maximum(-extra, 0.0), starts) if len(starts) else extra
-        touched = np.add.reduceat(share, starts) if len(starts) else share
-        node_share = np.bincount(of_value, weights=q)[node[starts]]
-        negative = negative + (node_share - touched)
+        if len(starts):
+            mass = np.add.reduceat(mass, starts)
         classes, value = classes[starts], value[starts]
-        cost += (level / height) * cells.per_class_of(classes, np.minimum(positive, negative))
-        mass = np.add.reduceat(mass, starts) if len(starts) else mass
-        share = node_share
-    return cost
+        share = np.bincount(of_value, weights=q)[node[starts]]
+        l1 = cells.per_class_of(classes, np.abs(mass - share) - share) + 1.0
+        distance += l1 if level < height else -height * l1
+    distance /= 2 * height
+    return distance
 
 
 # --- building class statistics -------------------------------------------------------------

@@ -2,7 +2,7 @@
 // (aacd487fb) against lib/ant/*.jar, with stub classes for the three jars missing from the
 // snapshot (pdfbox-app, hadoop-core Writable, poi-ooxml-schemas: unused on this path); then
 //   python benchmarks/large_domain.py --write-arx /tmp/ldcase
-//   java -Xmx2g -cp bench:classes:lib/ant/... LargeDomain /tmp/ldcase t 3   (t | r | e | d)
+//   java -Xmx2g -cp bench:classes:lib/ant/... LargeDomain /tmp/ldcase t 3   (t | r | e | d | q | o)
 import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -27,6 +27,8 @@ public class LargeDomain {
             else if (which.equals("r")) config.addPrivacyModel(new RecursiveCLDiversity("diagnosis", 4, 5));
             else if (which.equals("e")) config.addPrivacyModel(new EntropyLDiversity("diagnosis", 5));
             else if (which.equals("d")) config.addPrivacyModel(new DistinctLDiversity("diagnosis", 5));
+            else if (which.equals("q")) config.addPrivacyModel(new EqualDistanceTCloseness("diagnosis", 0.2));
+            else if (which.equals("o")) config.addPrivacyModel(new OrderedDistanceTCloseness("diagnosis", 0.2));
             config.setSuppressionLimit(0.05);
             config.setQualityModel(Metric.createEntropyMetric(true));
             ARXAnonymizer anonymizer = new ARXAnonymizer();
