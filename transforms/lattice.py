@@ -21,8 +21,12 @@ How the search avoids checking most nodes (after ARX's Flash, Kohlmayer et al. 2
   non-uniform entropy the exact value). Nodes whose bound is already worse than the best
   satisfying node are never checked (for inexact bounds: worse by more than ``BOUND_SLACK``,
   as a bound computed in floats can exceed its node's value by rounding).
-- When a model is not monotonic under the configured suppression, nothing is tagged: nodes are
-  checked in order of their lower bound until the bound exceeds the best value found.
+- When a model is not monotonic under the configured suppression, nodes are checked in order
+  of their lower bound until the bound exceeds the best value found. Before that, a Flash pass
+  over the models' monotone parts alone (``privacy_models.monotone_part``: k-anonymity, the
+  distinct values entropy and recursive l-diversity need) tags every node failing them; in
+  bound order a node's predecessors come first, so only this pass spares the nodes below the
+  border (on the large-domain benchmark about 3,600 of 6,480 nodes, for 1,800 cheap checks).
 
 Level bounds (ARX's ``DataDefinition.setMinimumGeneralization`` / ``setMaximumGeneralization``):
 ``search`` can be given a minimum and a maximum level per QI; the lattice is then only the
