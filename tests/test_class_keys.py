@@ -312,3 +312,26 @@ def test_ids_are_deterministic(data: tuple[list[CodeColumn], int], seed: int) ->
     np.testing.assert_array_equal(equivalence_classes(relabelled, n=n).ids, first.ids)
     sorted_ids = equivalence_classes(columns, n=n, sort=True).ids
     np.testing.assert_array_equal(equivalence_classes(columns, n=n, sort=True).ids, sorted_ids)
+
+
+@settings(deadline=None)
+@given(
+    cardinalities=st.lists(
+        st.sampled_from([1, 2, 3, 255, 65_536, 65_537, 2**33, 2**40]), min_size=1, max_size=3
+    ),
+    n=st.integers(0, 300),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_radix_order_is_the_stable_lexicographic_sort(
+    cardinalities: list[int], n: int, seed: int
+) -> None:
+    """LSD radix on 16-bit digits: as np.lexsort, stable (ties keep row order), whether the
+    columns fit one key or (product past KEY_LIMIT) are sorted one after another."""
+    rng = np.random.default_rng(seed)
+    columns = []
+    for cardinality in cardinalities:
+        # few distinct codes, so that ties occur, and the extremes of the range
+        pool = np.unique(np.r_[0, cardinality - 1, rng.integers(0, cardinality, 3)])
+        columns.append((rng.choice(pool, n).astype(np.int64), cardinality))
+    expected = np.lexsort([codes for codes, _ in reversed(columns)])
+    assert class_keys.radix_order(columns).tolist() == expected.tolist()

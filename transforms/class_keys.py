@@ -189,6 +189,10 @@ def radix_order(columns: Sequence[CodeColumn], /) -> np.ndarray:
     [1, 3, 0, 2]
     """
     n = len(columns[0][0]) if columns else 0
+    if len(columns) > 1 and math.prod(max(int(c), 1) for _, c in columns) < KEY_LIMIT:
+        # one mixed-radix key needs no more 16-bit digits than the columns apart, often fewer
+        key, radix = combine_codes(columns, n=n)
+        columns = [(key, radix)]
     order = np.arange(n, dtype=np.int64)
     for codes, cardinality in reversed(columns):
         digits = max(1, -(-max(int(cardinality) - 1, 0).bit_length() // 16))
