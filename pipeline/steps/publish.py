@@ -33,7 +33,7 @@ from pipeline.release.datasets import (
 )
 from pipeline.release.decision_record import DecisionRecord
 from pipeline.release.errors import DestinationUnwritable, RecipientsBlocked, ReleaseBlocked
-from pipeline.release.formats import FormatError, encode, shape, suffix
+from pipeline.release.formats import FormatError, encode, encode_text, shape, suffix
 from pipeline.release.ledger_checkpoint import Checkpoint, write_checkpoint
 from pipeline.release.legal import (
     STATEMENT_FILE,
@@ -188,7 +188,8 @@ def delivery(
 
     Each dataset, its data dictionary (a catalogue table's derived from its spec in
     ``catalogue``, by default the shipped one), and the statement when any is anonymously
-    processed. Each entry states the consent purposes its
+    processed, in the encoding of the recipient's format (a character it cannot hold fails
+    with a FormatError naming the file). Each entry states the consent purposes its
     population consented to (``purposes``: the candidate name -> purposes of build_tables'
     report; a name it lacks serves none).
     """
@@ -231,7 +232,8 @@ def delivery(
             agreement=recipient.agreement,
             destination=root,
         )
-        files[STATEMENT_FILE] = statement.encode("utf-8")
+        # In the encoding of the recipient's CSV files (Parquet: UTF-8); cp932 is strict.
+        files[STATEMENT_FILE] = encode_text(statement, fmt, name=STATEMENT_FILE)
     return files, datasets
 
 
