@@ -92,21 +92,47 @@ def test_unknown_spec_method_and_window_list_what_is_valid(nightly: Path) -> Non
     assert "known:" in result.output and not out.exists()
 
 
-def test_dp_reruns_spend_nothing_and_an_overspend_is_refused(
-    nightly: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("pipeline.steps.analyst_report.ANALYST_BUDGET", 1.5)
+def _budget_ctx(tmp_path: Path, budget: float) -> RunContext:
+    """A run context whose config file (data/config/release.yaml) sets dp.analyst_budget."""
+    text = (REPO / "data" / "config" / "release.yaml").read_text(encoding="utf-8")
+    assert "  analyst_budget: 3.0\n" in text
+    path = tmp_path / "release.yaml"
+    path.write_text(text.replace("  analyst_budget: 3.0\n", f"  analyst_budget: {budget}\n"))
+    return RunContext(run_date=RUN_DATE, config=load_config(path))
+
+
+def test_dp_reruns_spend_nothing_and_an_overspend_is_refused(nightly: Path, tmp_path: Path) -> None:
+    ctx = _budget_ctx(tmp_path, 1.5)
     kwargs = {"method_name": "dp", "recipient": "analyst-ito"}
     spec = "customers_by_region_age_gender"
-    first = analyst_report(_ctx(), spec_name=spec, out_dir=nightly / "dp1", **kwargs)
-    again = analyst_report(_ctx(), spec_name=spec, out_dir=nightly / "dp2", **kwargs)
+    first = analyst_report(ctx, spec_name=spec, out_dir=nightly / "dp1", **kwargs)
+    again = analyst_report(ctx, spec_name=spec, out_dir=nightly / "dp2", **kwargs)
     assert _bytes(nightly / "dp1") == _bytes(nightly / "dp2")  # stored noise, no new spend
     assert first.summary["budget_remaining"] == again.summary["budget_remaining"] == 0.5
     other = "mail_magazine_subscribers_by_region_age"
     with pytest.raises(BudgetExceededError, match=r"only 0\.5 of 1\.5 remains") as refused:
-        analyst_report(_ctx(), spec_name=other, out_dir=nightly / "dp3", **kwargs)
+        analyst_report(ctx, spec_name=other, out_dir=nightly / "dp3", **kwargs)
     assert refused.value.remaining == 0.5
     assert not (nightly / "dp3").exists()
+
+
+def test_a_smaller_configured_budget_refuses_what_the_default_allows(
+    nightly: Path, tmp_path: Path
+) -> None:
+    spec = "customers_by_region_age_gender"  # dp at epsilon 1.0
+    small = _budget_ctx(tmp_path, 0.75)
+    with pytest.raises(BudgetExceededError, match=r"epsilon 1 but only 0\.75 of 0\.75 remains"):
+        analyst_report(
+            small, spec_name=spec, out_dir=nightly / "small", method_name="dp", recipient="a-1"
+        )
+    assert not (nightly / "small").exists()
+    # The shipped configuration (3.0 a year) allows the same request of another analyst.
+    assert _ctx().config.dp.analyst_budget == 3.0
+    done = analyst_report(
+        _ctx(), spec_name=spec, out_dir=nightly / "default", method_name="dp", recipient="a-2"
+    )
+    assert done.summary["budget_remaining"] == 2.0
+    assert (nightly / "default" / f"{spec}.csv").is_file()
 
 
 def test_the_dag_writes_the_same_bytes_as_the_cli(nightly: Path, tmp_path: Path) -> None:

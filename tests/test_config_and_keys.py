@@ -155,3 +155,29 @@ def test_weights_and_level_bounds_load(tmp_path: Path) -> None:
     profile = load_config(good).profile
     assert profile.weights == {"age": 1.0, "gender": 0.5}
     assert profile.min_levels == {"age": 1} and profile.max_levels == {"postal_code": 2}
+
+
+@pytest.mark.parametrize("budget", ["0", "-1.5", ".inf", "abc"])
+def test_a_non_positive_analyst_budget_fails_at_load_naming_file_and_field(
+    tmp_path: Path, budget: str
+) -> None:
+    config = (REPO / "data" / "config" / "release.yaml").read_text(encoding="utf-8")
+    assert "  analyst_budget: 3.0\n" in config
+    path = tmp_path / "release.yaml"
+    path.write_text(config.replace("  analyst_budget: 3.0\n", f"  analyst_budget: {budget}\n"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert message.startswith(f"{path}: dp.analyst_budget: ")
+    problem = message.removeprefix(f"{path}: dp.analyst_budget: ")
+    assert problem and (budget == "0" or budget not in problem)  # the rule, not the value
+
+
+def test_the_analyst_budget_defaults_to_three_and_loads_from_the_file(tmp_path: Path) -> None:
+    assert load_config().dp.analyst_budget == 3.0
+    config = (REPO / "data" / "config" / "release.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "release.yaml"
+    path.write_text(config.replace("  analyst_budget: 3.0\n", "  analyst_budget: 0.25\n"))
+    assert load_config(path).dp.analyst_budget == 0.25
+    path.write_text(config.replace("dp:\n  analyst_budget: 3.0\n", ""))
+    assert load_config(path).dp.analyst_budget == 3.0

@@ -134,6 +134,30 @@ def test_every_provision_is_in_the_ledger_and_the_chain_holds(nightly) -> None:
     assert verify_ledger(engine).entries == len(entries(engine))
 
 
+def test_every_delivered_column_has_a_real_dictionary_entry(nightly) -> None:
+    """Every column of every delivered dataset has its entry, none the placeholder text."""
+    from pipeline.release.legal import load_texts
+
+    root, _ = nightly
+    placeholder = load_texts().no_description
+    checked = 0
+    for folder in sorted((root / "releases").glob(f"*/{RUN}")):
+        for entry in verify_release(str(folder))["files"]:
+            name = entry["name"]
+            if not name.endswith(".csv") or ".dictionary." in name:
+                continue
+            dataset = name.removesuffix(".csv")
+            dictionary = pd.read_csv(folder / f"{dataset}.dictionary.csv", dtype=str)
+            assert dictionary["column"].tolist() == list(entry["columns"]), name
+            for column in ("meaning_ja", "meaning_en", "generalization_ja", "generalization_en"):
+                texts = dictionary[column].fillna("")
+                assert (texts.str.len() > 0).all(), (name, column)
+                assert not texts.str.contains(placeholder.ja, regex=False).any(), name
+                assert not texts.str.contains(placeholder.en, regex=False).any(), name
+            checked += 1
+    assert checked >= len(report_names())
+
+
 def test_no_personal_value_of_the_source_reaches_any_published_byte(nightly, source) -> None:
     root, _ = nightly
     published = b"\n".join(_published_files(root / "releases").values()).decode("utf-8")

@@ -31,6 +31,7 @@ from pipeline.cli import (
     demo_command,
     engine_command,
     ledger_command,
+    legal_disclosure_command,
     notice_command,
     report_command,
     request_command,
@@ -151,3 +152,4 @@ request_command.register(app)
 ledger_command.register(app)
 notice_command.register(app)
 report_command.register(app)
+legal_disclosure_command.register(app)

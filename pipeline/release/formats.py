@@ -13,6 +13,11 @@ exact bytes, and the manifest hashes what is delivered:
   zero) is int64, every other column text (postal prefixes such as ``001`` keep their zeros).
   Written without pandas metadata and with fixed options, so the same CSV gives the same bytes.
 
+:func:`encode_text` writes a text file delivered beside the data (the statement of anonymously
+processed information) in the encoding of the recipient's CSV: UTF-8, UTF-8 with a byte order
+mark, or cp932 (strictly: a character cp932 cannot encode fails, naming the file); a Parquet
+recipient gets UTF-8.
+
 :func:`shape` gives the rows and columns the manifest states for a delivered file, the same
 function at publish and at verify.
 """
@@ -58,6 +63,21 @@ def encode(payload: bytes, file_format: FileFormat, *, name: str) -> bytes:
                 "deliver it as csv-utf8-bom or parquet"
             ) from None
     return _parquet(text)
+
+
+def encode_text(text: str, file_format: FileFormat, *, name: str) -> bytes:
+    """A delivered text file's bytes in the encoding of ``file_format`` (Parquet: UTF-8)."""
+    if file_format == "csv-utf8-bom":
+        return BOM + text.encode("utf-8")
+    if file_format == "csv-cp932":
+        try:
+            return text.encode("cp932")
+        except UnicodeEncodeError:
+            raise FormatError(
+                f"{name}: holds a character that csv-cp932 (Shift_JIS) cannot encode; "
+                "change the text or deliver to this recipient as csv-utf8-bom or parquet"
+            ) from None
+    return text.encode("utf-8")
 
 
 def _parquet(text: str) -> bytes:

@@ -14,7 +14,8 @@ texts in ``data/legal/legal.yaml``:
   anonymously processed information and that re-identification is prohibited (Art. 45);
 - the internal processing record per dataset and run (:func:`processing_record`, Rule 34
   items 1-5, kept owner-only as processing-method information under Rule 35);
-- and, for every dataset, the data dictionary (:func:`dictionary_frame`, Japanese and English).
+- and, for every dataset, the data dictionary (:func:`dictionary_frame`, Japanese and English;
+  for a table of the report catalogue :func:`report_dictionary_frame`, derived from its spec).
 
 A notice is *published* by an operator (on the website) and recorded with
 :func:`record_publication`; :func:`notice_problem` refuses a provision unless the notice the
@@ -39,8 +40,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pipeline.release.datasets import DATASETS, MICRODATA
 from pipeline.settings.partners import PartnerRegistry, Recipient
 from pipeline.settings.paths import DATA_DIR
+from pipeline.settings.report_specs import DimensionSpec, ReportSpec
 from pipeline.settings.storage import open_private, private_dir, write_private
+from pipeline.sources.report_dimensions import age_band_labels
 from transforms.errors import ConfigurationError
+from transforms.table_protection import MEAN_KINDS, NOISY, PERTURBED, PRIMARY, SECONDARY
 
 LegalCategory = Literal["statistics", "anonymously_processed"]
 CATEGORY_BY_KIND: dict[str, LegalCategory] = {
@@ -118,6 +122,44 @@ class SourceColumn(BaseModel):
     note: str | None = None
 
 
+class MeasureColumnText(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Bilingual
+    unit: Bilingual
+
+
+class FlagText(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    meaning: Bilingual
+    values: dict[str, Bilingual]
+
+
+class ReportDictionaryTexts(BaseModel):
+    """The texts of the report catalogue's dictionaries (``report_dictionary`` in legal.yaml)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    attributes: dict[str, ColumnText]
+    age_bands: Bilingual
+    subtotals: Bilingual
+    total: Bilingual
+    measures: dict[str, Bilingual]
+    records: dict[str, Bilingual]
+    measure_columns: dict[str, MeasureColumnText]
+    window: Bilingual
+    stock: Bilingual
+    methods: dict[str, Bilingual]
+    mechanisms: dict[str, Bilingual]
+    zero: Bilingual
+    no_responses: Bilingual
+    dominance: Bilingual
+    p_percent: Bilingual
+    flag: FlagText
+    responses: ColumnText
+
+
 class LegalTexts(BaseModel):
     """``data/legal/legal.yaml``, validated."""
 
@@ -127,6 +169,7 @@ class LegalTexts(BaseModel):
     datasets: dict[str, DatasetText]
     columns: dict[str, ColumnText]
     no_description: Bilingual
+    report_dictionary: ReportDictionaryTexts
     provision_methods: dict[Literal["local", "object_store"], Bilingual]
     recipient_kinds: dict[str, Bilingual]
     notice: dict[Language, dict[str, str]]
@@ -290,6 +333,187 @@ def dictionary_frame(
                 "generalization_en": generalization.en,
             }
         )
+    return pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS))
+
+
+# The flags each protection method can give, in the order a dictionary lists them.
+METHOD_FLAGS: dict[str, tuple[str, ...]] = {
+    "suppress": ("", PRIMARY, SECONDARY),
+    "cellkey": ("", PERTURBED),
+    "dp": (NOISY,),
+}
+_SEPARATORS: dict[Language, str] = {"ja": "。", "en": "; "}
+
+
+def _entry(section: Mapping[Any, Any], key: str | int, field: str) -> Any:
+    """``report_dictionary.<field>.<key>`` of the legal texts; missing fails naming it."""
+    try:
+        return section[key]
+    except KeyError:
+        raise LegalConfigError(f"{LEGAL_TEXTS}: report_dictionary.{field}.{key} missing") from None
+
+
+def _fill(template: Bilingual, **values: Bilingual | str | int | float) -> Bilingual:
+    """``template`` with its ``{placeholders}`` filled, each language from its own values."""
+
+    def one(lang: Language) -> str:
+        return template(lang).format(
+            **{k: v(lang) if isinstance(v, Bilingual) else v for k, v in values.items()}
+        )
+
+    return Bilingual(ja=one("ja"), en=one("en"))
+
+
+def _concat(
+    parts: Sequence[Bilingual], separators: Mapping[Language, str] = _SEPARATORS
+) -> Bilingual:
+    return Bilingual(
+        ja=separators["ja"].join(p.ja for p in parts), en=separators["en"].join(p.en for p in parts)
+    )
+
+
+def _number(value: object) -> str:
+    """60.0 -> ``60``, 0.5 -> ``0.5``: parameters as a reader writes them."""
+    return f"{float(value):g}" if isinstance(value, int | float) else str(value)
+
+
+def _parameter(spec: ReportSpec, parameters: Mapping[str, Any], key: str) -> Any:
+    if parameters.get(key) is None:
+        raise LegalConfigError(
+            f"{spec.name}: its build parameters lack {key!r}, which its data dictionary states"
+        )
+    return parameters[key]
+
+
+def _dimension_entry(
+    dim: DimensionSpec, *, margins: bool, texts: ReportDictionaryTexts
+) -> tuple[Bilingual, Bilingual]:
+    """A dimension column: the attribute, its level (or bands), and what TOTAL means."""
+    attribute: ColumnText = _entry(texts.attributes, dim.attribute, "attributes")
+    if dim.bands is not None:
+        level = _fill(texts.age_bands, bands=", ".join(age_band_labels(dim.bands)))
+    elif dim.level is not None:
+        level = _entry(attribute.levels, dim.level, f"attributes.{dim.attribute}.levels")
+    elif attribute.generalization is not None:
+        level = attribute.generalization
+    else:
+        raise LegalConfigError(
+            f"{LEGAL_TEXTS}: report_dictionary.attributes.{dim.attribute}.generalization missing"
+        )
+    parts = [level]
+    if dim.subtotals:
+        parts.append(texts.subtotals)
+    if margins:
+        parts.append(texts.total)
+    return attribute.meaning, _concat(parts)
+
+
+def _measure_entry(
+    spec: ReportSpec, parameters: Mapping[str, Any], texts: ReportDictionaryTexts
+) -> Bilingual:
+    """The value column's meaning: the measure, its unit, and the table's period."""
+    kind = spec.measure.kind
+    template: Bilingual = _entry(texts.measures, kind, "measures")
+    if kind == "customers":
+        measure = template
+    elif kind == "records":
+        measure = _fill(template, records=_entry(texts.records, spec.source, "records"))
+    else:
+        column: MeasureColumnText = _entry(
+            texts.measure_columns, str(spec.measure.column), "measure_columns"
+        )
+        measure = _fill(template, column=column.name, unit=column.unit)
+    window = parameters.get("window")
+    if isinstance(window, Mapping):
+        period = _fill(texts.window, start=str(window["from"]), end=str(window["to"]))
+    else:
+        period = texts.stock
+    return _concat([measure, period])
+
+
+def _protection_entry(
+    spec: ReportSpec, method: str, parameters: Mapping[str, Any], texts: ReportDictionaryTexts
+) -> Bilingual:
+    """How the value column was protected, with the parameters it was really built with."""
+    template: Bilingual = _entry(texts.methods, method, "methods")
+    if method == "suppress":
+        n = int(_parameter(spec, parameters, "min_contributors"))
+        parts = [_fill(template, n_below=n - 1)]
+        dominance = parameters.get("dominance")
+        if isinstance(dominance, Sequence) and len(dominance) == 2 and dominance[0] is not None:
+            parts.append(
+                _fill(
+                    texts.dominance,
+                    dominance_n=_number(dominance[0]),
+                    dominance_k=_number(dominance[1]),
+                )
+            )
+        if parameters.get("p_percent") is not None:
+            parts.append(_fill(texts.p_percent, p_percent=_number(parameters["p_percent"])))
+        parts.append(texts.no_responses if spec.measure.kind in MEAN_KINDS else texts.zero)
+        return _concat(parts)
+    if method == "cellkey":
+        return _fill(
+            template,
+            D=_number(_parameter(spec, parameters, "D")),
+            ptable=str(_parameter(spec, parameters, "ptable")),
+        )
+    mechanism = _entry(
+        texts.mechanisms, str(_parameter(spec, parameters, "mechanism")), "mechanisms"
+    )
+    return _fill(
+        template, mechanism=mechanism, epsilon=_number(_parameter(spec, parameters, "epsilon"))
+    )
+
+
+def report_dictionary_frame(
+    spec: ReportSpec,
+    *,
+    columns: Sequence[str],
+    parameters: Mapping[str, Any],
+    texts: LegalTexts | None = None,
+) -> pd.DataFrame:
+    """The data dictionary of a catalogue table, derived from its spec and how it was built.
+
+    ``columns`` are the delivered file's columns (its order); ``parameters`` what the table
+    was really built with (the manifest's entry: ``method`` and its parameters, ``window``).
+    Dimension columns say their attribute, level and what ``TOTAL`` means; ``value`` the
+    measure, its unit and period and the protection; ``flag`` the values that method gives.
+    A column or a text without an entry fails (LegalConfigError naming it): a recipient
+    never gets a placeholder.
+    """
+    texts = texts or load_texts()
+    words = texts.report_dictionary
+    method = str(parameters.get("method") or spec.method().method)
+    entries: dict[str, tuple[Bilingual, Bilingual]] = {
+        dim.name: _dimension_entry(dim, margins=spec.margins, texts=words)
+        for dim in spec.dimensions
+    }
+    entries["value"] = (
+        _measure_entry(spec, parameters, words),
+        _protection_entry(spec, method, parameters, words),
+    )
+    flags = [_entry(words.flag.values, f, "flag.values") for f in METHOD_FLAGS[method]]
+    entries["flag"] = (words.flag.meaning, _concat(flags, {"ja": "／", "en": "; "}))
+    if spec.measure.kind in MEAN_KINDS:
+        if words.responses.generalization is None:
+            raise LegalConfigError(
+                f"{LEGAL_TEXTS}: report_dictionary.responses.generalization missing"
+            )
+        entries["responses"] = (words.responses.meaning, words.responses.generalization)
+    missing = [c for c in columns if c not in entries]
+    if missing:
+        raise LegalConfigError(f"{spec.name}: column {missing[0]!r} has no dictionary entry")
+    rows = [
+        {
+            "column": column,
+            "meaning_ja": entries[column][0].ja,
+            "meaning_en": entries[column][0].en,
+            "generalization_ja": entries[column][1].ja,
+            "generalization_en": entries[column][1].en,
+        }
+        for column in columns
+    ]
     return pd.DataFrame(rows, columns=list(DICTIONARY_COLUMNS))
 
 

@@ -10,7 +10,8 @@ owner-only file under ``<workdir>/legal_disclosures/``: inside the internal work
 never a release folder. A rejection or a timeout produces nothing. Every step is audited
 (``legal_disclosure.requested``, ``.approved`` / ``.rejected`` / ``.not_approved`` with the
 approver, ``.written`` with the file's sha256), with the customer as the pseudonym's prefix
-and never a value. A command line could call the same functions.
+and never a value. ``anonrelease legal-disclosure`` calls the same functions
+(``pipeline.rights.disclosure_demands``).
 """
 
 from __future__ import annotations

@@ -257,6 +257,23 @@ class ConsentPolicy(BaseModel):
         return tuple(sorted({p for p in self.purposes.values() if p != STATISTICS_PURPOSE}))
 
 
+# An analyst's epsilon per calendar year when the configuration names none.
+DEFAULT_ANALYST_BUDGET = 3.0
+
+
+class DifferentialPrivacy(BaseModel):
+    """The DP budgets (``dp:``): what the analysts' DP reports may spend.
+
+    ``analyst_budget`` is the epsilon each analyst (``anonrelease report --recipient``, the
+    ``analyst_report`` DAG's ``recipient``) may spend per calendar year, composed over all their
+    DP reports of that year (``pipeline.release.budget_ledger``); it must be positive.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    analyst_budget: float = Field(default=DEFAULT_ANALYST_BUDGET, gt=0, allow_inf_nan=False)
+
+
 class ReleaseConfig(BaseModel):
     """Everything a run needs besides its date and its secrets.
 
@@ -277,6 +294,7 @@ class ReleaseConfig(BaseModel):
     plausibility: Plausibility = Plausibility()
     profile: PrivacyProfile
     consent: ConsentPolicy = ConsentPolicy()
+    dp: DifferentialPrivacy = DifferentialPrivacy()
     # The provision ledger (pipeline.release.ledger): any SQLAlchemy URL; None means SQLite
     # in the workdir. ANONRELEASE_LEDGER_URL overrides it (put a password there, not here:
     # the pinned config.json shows it redacted, and publish reads the pin).

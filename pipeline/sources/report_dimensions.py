@@ -52,13 +52,14 @@ def store_areas(stores: pd.DataFrame) -> dict[int, str]:
     }
 
 
-def _age_band_labels(bands: Sequence[int]) -> tuple[str, ...]:
+def age_band_labels(bands: Sequence[int]) -> tuple[str, ...]:
+    """The labels of age bands from their lower bounds (``[0, 20]``: ``0-19``, ``20+``)."""
     labels = [f"{low}-{high - 1}" for low, high in itertools.pairwise(bands)]
     return (*labels, f"{bands[-1]}+")
 
 
 def _age_bands(ages: pd.Series, bands: Sequence[int]) -> pd.Series:
-    labels = _age_band_labels(bands)
+    labels = age_band_labels(bands)
     index = np.searchsorted(np.asarray(bands), ages.to_numpy(dtype=np.int64), side="right") - 1
     return pd.Series(np.asarray(labels, dtype=object)[index], index=ages.index, dtype="string")
 
@@ -85,7 +86,7 @@ def dimension(
         raw = records[attribute].astype("string")
         if spec.bands is not None:
             labels = _age_bands(records[attribute], spec.bands)
-            return TableDimension.flat(spec.name, _age_band_labels(spec.bands)), labels
+            return TableDimension.flat(spec.name, age_band_labels(spec.bands)), labels
         level = int(spec.level or 0)
         known = raw.isin(list(tree.leaves)).fillna(False)
         labels = pd.Series(pd.NA, index=records.index, dtype="string")

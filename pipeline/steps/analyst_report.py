@@ -38,9 +38,6 @@ from pipeline.steps.build_tables import report_frames
 from pipeline.steps.zone_io import read
 from transforms.errors import PrivacyCheckFailed
 
-# An analyst's epsilon per calendar year when the configuration names none.
-ANALYST_BUDGET = 3.0
-
 
 class ReportRefused(PrivacyCheckFailed):
     """The protected table failed the gate's checks: nothing was written (rule named)."""
@@ -106,9 +103,11 @@ def analyst_report(
     window = _window(ctx, spec.source, date_from, date_to)
     minimum = ctx.config.profile.min_cell_count if isinstance(method, SuppressMethod) else 0
     demo = os.environ.get("ANONRELEASE_DEMO") == "1"
+    # The analyst's epsilon per calendar year: dp.analyst_budget of the configuration.
     dp = DPContext(
         ledger=open_budget_ledger(
-            budget_url(None, ctx.config.workdir), budgets={recipient: ANALYST_BUDGET}
+            budget_url(None, ctx.config.workdir),
+            budgets={recipient: ctx.config.dp.analyst_budget},
         ),
         recipient=recipient,
         window=str(ctx.run_date.year),

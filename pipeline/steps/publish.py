@@ -33,7 +33,7 @@ from pipeline.release.datasets import (
 )
 from pipeline.release.decision_record import DecisionRecord
 from pipeline.release.errors import DestinationUnwritable, RecipientsBlocked, ReleaseBlocked
-from pipeline.release.formats import FormatError, encode, shape, suffix
+from pipeline.release.formats import FormatError, encode, encode_text, shape, suffix
 from pipeline.release.ledger_checkpoint import Checkpoint, write_checkpoint
 from pipeline.release.legal import (
     STATEMENT_FILE,
@@ -41,6 +41,7 @@ from pipeline.release.legal import (
     category_of,
     dictionary_frame,
     dictionary_name,
+    report_dictionary_frame,
     statement_text,
 )
 from pipeline.release.publish import publish_release, withdraw
@@ -55,6 +56,7 @@ from pipeline.run.step_reports import (
     ReleasedSeries,
 )
 from pipeline.settings.partners import Recipient
+from pipeline.settings.report_specs import ReportSpec, load_catalogue
 from pipeline.settings.signing_keys import load_signing_key
 from pipeline.steps.zone_io import finish, read
 from transforms.errors import ConfigurationError
@@ -180,13 +182,18 @@ def delivery(
     parameters: dict[str, dict[str, object]],
     purposes: Mapping[str, Sequence[str]],
     root: str,
+    catalogue: Mapping[str, ReportSpec] | None = None,
 ) -> tuple[dict[str, bytes], dict[str, dict[str, Any]]]:
     """The files one recipient receives (in its format) and the manifest's dataset entries.
 
-    Each dataset, its data dictionary, and the statement when any is anonymously processed.
-    Each entry states the consent purposes its population consented to (``purposes``: the
-    candidate name -> purposes of build_tables' report; a name it lacks serves none).
+    Each dataset, its data dictionary (a catalogue table's derived from its spec in
+    ``catalogue``, by default the shipped one), and the statement when any is anonymously
+    processed, in the encoding of the recipient's format (a character it cannot hold fails
+    with a FormatError naming the file). Each entry states the consent purposes its
+    population consented to (``purposes``: the candidate name -> purposes of build_tables'
+    report; a name it lacks serves none).
     """
+    specs = load_catalogue() if catalogue is None else catalogue
     fmt = recipient.format
     ext = suffix(fmt)
     files: dict[str, bytes] = {}
@@ -199,9 +206,13 @@ def delivery(
         files[f"{dataset}{ext}"] = encode(payload, fmt, name=f"{dataset}{ext}")
         built = parameters.get(name, {})
         levels = built.get("transformation")
-        dictionary = dictionary_frame(
-            columns[dataset], levels=levels if isinstance(levels, dict) else None
-        )
+        spec = specs.get(dataset)
+        if spec is not None:
+            dictionary = report_dictionary_frame(spec, columns=columns[dataset], parameters=built)
+        else:
+            dictionary = dictionary_frame(
+                columns[dataset], levels=levels if isinstance(levels, dict) else None
+            )
         files[dictionary_name(dataset, ext)] = encode(
             csv_bytes(dictionary), fmt, name=dictionary_name(dataset, ext)
         )
@@ -221,7 +232,8 @@ def delivery(
             agreement=recipient.agreement,
             destination=root,
         )
-        files[STATEMENT_FILE] = statement.encode("utf-8")
+        # In the encoding of the recipient's CSV files (Parquet: UTF-8); cp932 is strict.
+        files[STATEMENT_FILE] = encode_text(statement, fmt, name=STATEMENT_FILE)
     return files, datasets
 
 
@@ -269,6 +281,7 @@ def publish(ctx: RunContext) -> PublishReport:
     tables = ctx.read_report(BuildTablesReport)  # the purposes each dataset served
     profile = ctx.config.profile.model_dump(mode="json")
     signing_key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    catalogue = load_catalogue()
     published: dict[str, PublishedFolder] = {}
     failed: dict[str, str] = {}
     for recipient, names in sorted(allowed.items()):
@@ -280,6 +293,7 @@ def publish(ctx: RunContext) -> PublishReport:
                 parameters=decision.parameters,
                 purposes=tables.purposes if tables else {},
                 root=root(recipient),
+                catalogue=catalogue,
             )
             release = publish_release(
                 release_root=root(recipient),
