@@ -273,6 +273,10 @@ def test_the_catalogue_tables_replace_the_retired_count_table(runs: dict) -> Non
     assert sorted(registry.get("partner-cosmetics").allowed_datasets) == sorted([*tables, MICRO])
     for files in runs["first_files"].values():
         assert not [f for f in files if f.startswith("customers_by_region_age_gender_course")]
+    # The manifest says as of when a table's ages are counted (the tables with an age).
+    manifest = verify_release(str(runs["root"] / "releases" / "partner-cosmetics" / RUN))
+    assert manifest["datasets"][TABLE]["age_reference"] == f"{DEMO_DATE.year}-01-01"
+    assert "age_reference" not in manifest["datasets"]["visits_by_course_quarter_area"]
 
 
 def test_with_its_notice_published_microdata_goes_with_statement_dictionary_category(
