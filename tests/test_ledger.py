@@ -97,7 +97,8 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     assert entry_sha256(fields) == first.sha256
     state = verify_ledger(engine)
     assert (state.entries, state.head_id, state.head_sha256) == (4, 4, found[-1].sha256)
-    code, out = _cli("verify", "--url", _url(tmp_path))
+    # --workdir: the signed head of this ledger only (not the checkout's demo warehouse)
+    code, out = _cli("verify", "--url", _url(tmp_path), "--workdir", str(tmp_path))
     assert code == 0 and f"4 entries chained; head entry 4 sha256 {found[-1].sha256}" in out
 
 
