@@ -35,7 +35,7 @@ from transforms.errors import ConfigurationError
 RUN = DEMO_DATE.isoformat()
 REPO = Path(__file__).resolve().parents[1]
 MICRO = "customers_microdata"
-TABLE = "customers_by_region_age_gender_course"
+TABLE = "customers_by_region_age_gender"  # a catalogue table every demo recipient receives
 
 
 # ----------------------------------------------------------------------------- units
@@ -257,6 +257,28 @@ def test_microdata_without_a_published_notice_is_refused_and_recorded(runs: dict
     assert "refused for partner-cosmetics: customers_microdata@monthly" in runs["first"]
 
 
+def test_the_catalogue_tables_replace_the_retired_count_table(runs: dict) -> None:
+    """Every partner table of the catalogue goes to each recipient whose agreement names it,
+    and the retired 4-D count table (93 % of its cells suppressed) to no one."""
+    from pipeline.release.datasets import report_names
+
+    registry = load_partners()
+    tables = report_names()
+    assert len(tables) == 6 and TABLE in tables
+    for recipient in ("partner-cosmetics", "sponsor-adnet", "contractor-analytics"):
+        delivered = set(runs["first_files"][recipient])
+        named = [t for t in tables if registry.get(recipient).allows(t)]
+        assert named, recipient
+        assert {f"{t}.csv" for t in named} <= delivered, recipient
+    assert sorted(registry.get("partner-cosmetics").allowed_datasets) == sorted([*tables, MICRO])
+    for files in runs["first_files"].values():
+        assert not [f for f in files if f.startswith("customers_by_region_age_gender_course")]
+    # The manifest says as of when a table's ages are counted (the tables with an age).
+    manifest = verify_release(str(runs["root"] / "releases" / "partner-cosmetics" / RUN))
+    assert manifest["datasets"][TABLE]["age_reference"] == f"{DEMO_DATE.year}-01-01"
+    assert "age_reference" not in manifest["datasets"]["visits_by_course_quarter_area"]
+
+
 def test_with_its_notice_published_microdata_goes_with_statement_dictionary_category(
     runs: dict,
 ) -> None:
@@ -307,7 +329,7 @@ def test_a_cp932_delivery_opens_with_japanese_text_intact(runs: dict) -> None:
     table = pd.read_csv(io.BytesIO(raw), encoding="cp932")
     assert {"北海道", "関東", "近畿"} <= set(table["region"])
     dictionary = pd.read_csv(folder / f"{TABLE}.dictionary.csv", encoding="cp932")
-    assert dictionary["meaning_ja"].str.contains("顧客").any()
+    assert "居住地域（地方）" in set(dictionary["meaning_ja"])
     # The same table as the UTF-8 recipient's, byte for byte once decoded.
     utf8 = (runs["root"] / "releases" / "sponsor-adnet" / RUN / f"{TABLE}.csv").read_bytes()
     assert raw.decode("cp932") == utf8.decode("utf-8")

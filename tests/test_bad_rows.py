@@ -133,7 +133,7 @@ def test_wrong_bounds_fail_at_load_with_the_field_named(
 
 def test_the_suites_defaults_and_domains_are_the_pipelines() -> None:
     """Suite defaults (for `anonrelease validate`) equal the config's; the course set is the
-    count table's domain, so a course that passes validation can never be outside it."""
+    tables' course domain, so a course that passes validation can never be outside it."""
     defaults = Plausibility().suite_parameters()
     vocabularies = {"run_date": RUN_DATE, **SUITE_VOCABULARIES}
     usage = load_suite("raw_usage", parameters=vocabularies)

@@ -159,14 +159,19 @@ def test_withdrawn_partner_consent_leaves_partner_datasets_only(night) -> None:
     # ... the partners' microdata does not,
     for series in sorted((run / "anonymized").glob("customers_microdata_*.parquet")):
         assert not withdrawn & set(pd.read_parquet(series)[UNIT])
-    # and the partners' count table counts only the consenting customers.
+    # and the partners' visits table counts only the consenting customers' visits (its grand
+    # total, exact: suppression withholds cells, it never changes the internal copy).
     usage = pd.read_parquet(run / "deidentified" / "usage.parquet")
-    table = pd.read_parquet(run / "anonymized" / "customers_by_region_age_gender_course.parquet")
-    consenting = usage[~usage["pseudonym"].isin(withdrawn)]
-    expected = consenting.drop_duplicates(["pseudonym", "course_category"])
-    assert int(table["customers"].sum()) == len(expected)
-    everyone = usage.drop_duplicates(["pseudonym", "course_category"])
-    assert int(table["customers"].sum()) < len(everyone)
+    table = pd.read_parquet(run / "anonymized" / "visits_by_course_quarter_area.parquet")
+    day = usage["visit_date"]
+    usage = usage.assign(quarter=day.dt.year.astype(str) + "-Q" + day.dt.quarter.astype(str))
+    in_window = usage[usage["quarter"].isin(set(table["quarter"]) - {"TOTAL"})]
+    consenting = in_window[~in_window["pseudonym"].isin(withdrawn)]
+    total = table[(table[["course", "quarter", "store_area"]] == "TOTAL").all(axis=1)]
+    (visits,) = total["value"].tolist()
+    (contributors,) = total["contributors"].tolist()
+    assert (visits, contributors) == (len(consenting), consenting["pseudonym"].nunique())
+    assert visits < len(in_window) and withdrawn & set(in_window["pseudonym"])
     # The report catalogue's tables too: each is built from its recipients' population
     # (activity rows join to those customers), and its purposes are recorded.
     built = json.loads((run / "reports" / "build_tables.json").read_text())

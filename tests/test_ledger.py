@@ -97,7 +97,8 @@ def test_entries_chain_and_verify(tmp_path: Path) -> None:
     assert entry_sha256(fields) == first.sha256
     state = verify_ledger(engine)
     assert (state.entries, state.head_id, state.head_sha256) == (4, 4, found[-1].sha256)
-    code, out = _cli("verify", "--url", _url(tmp_path))
+    # --workdir: the signed head of this ledger only (not the checkout's demo warehouse)
+    code, out = _cli("verify", "--url", _url(tmp_path), "--workdir", str(tmp_path))
     assert code == 0 and f"4 entries chained; head entry 4 sha256 {found[-1].sha256}" in out
 
 
@@ -246,7 +247,6 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
     import hashlib
     import os
 
-    from pipeline.release.datasets import COUNT_TABLE
     from pipeline.release.decision_record import DecisionRecord
     from pipeline.release.errors import DestinationUnwritable
     from pipeline.release.publish import publish_release, verify_release
@@ -259,7 +259,8 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
     monkeypatch.setenv("ANONRELEASE_RELEASE_ROOT", str(tmp_path / "releases"))
     ctx = RunContext(run_date=date(2026, 11, 24), config=load_config())
     (ctx.run_dir / "reports").mkdir(parents=True)
-    candidate = ctx.zone("candidates") / f"{COUNT_TABLE}.csv"
+    table = "customers_by_region_age_gender"  # a catalogue table partner-cosmetics may receive
+    candidate = ctx.zone("candidates") / f"{table}.csv"
     candidate.write_bytes(b"region,count\nKanto,12\n")
     earlier = tmp_path / "earlier.csv"
     earlier.write_bytes(b"region,count\nKanto,11\n")
@@ -267,7 +268,7 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
         release_root=str(tmp_path / "releases"),
         recipient="partner-cosmetics",
         run_id=ctx.run_id,
-        files={f"{COUNT_TABLE}.csv": earlier},
+        files={f"{table}.csv": earlier},
         profile={},
         signing_key=load_signing_key(),
     )
@@ -275,24 +276,21 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
     blocker = tmp_path / "releases" / "partner-cosmetics" / f".staging-{ctx.run_id}-{os.getpid()}"
     blocker.write_bytes(b"")
     DecisionRecord(
-        allowed={"partner-cosmetics": [COUNT_TABLE]},
+        allowed={"partner-cosmetics": [table]},
         blocked={},
         profile_failures=[],
         docs_index=None,
         checks=[],
-        sha256={COUNT_TABLE: hashlib.sha256(candidate.read_bytes()).hexdigest()},
+        sha256={table: hashlib.sha256(candidate.read_bytes()).hexdigest()},
     ).write(ctx.run_dir / "reports")
     with pytest.raises(DestinationUnwritable, match="partner-cosmetics: destination not writable"):
         publish(ctx)
-    assert (
-        verify_release(previous.folder)["files"][0]["sha256"]
-        == previous.sha256[f"{COUNT_TABLE}.csv"]
-    )
+    assert verify_release(previous.folder)["files"][0]["sha256"] == previous.sha256[f"{table}.csv"]
     (entry,) = entries(open_ledger(ledger_url(None, ctx.config.workdir)))
     assert (entry.recipient, entry.outcome, entry.datasets) == (
         "partner-cosmetics",
         "failed",
-        (COUNT_TABLE,),
+        (table,),
     )
     assert "FileExistsError" in entry.reason
 

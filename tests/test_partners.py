@@ -48,8 +48,8 @@ def test_shipped_registry_loads() -> None:
     assert cosmetics.kind == "cooperative_business" and cosmetics.min_k == 10
     assert cosmetics.allows("customers_microdata")
     sponsor = registry.get("sponsor-adnet")
-    assert "customers_by_region_age_gender_course" in sponsor.allowed_datasets
     assert "customers_by_region_age_gender" in sponsor.allowed_datasets
+    assert not sponsor.allows("customers_microdata")
     assert sponsor.min_cell_count == 20
 
 
@@ -131,6 +131,31 @@ def test_shipped_registry_names_only_the_pipelines_datasets() -> None:
     from pipeline.release.datasets import known_datasets
 
     assert load_partners(known_datasets=known_datasets()).ids()
+
+
+def test_the_retired_count_table_is_no_dataset_of_the_pipeline(tmp_path: Path) -> None:
+    """The 4-D count table (region x 5-year age band x gender x course) was retired for the
+    report catalogue: no shipped recipient receives it, and a registry still naming it fails
+    at load with the recipient and the field named."""
+    from pipeline.release.datasets import known_datasets, partner_registry
+
+    retired = "customers_by_region_age_gender_course"
+    assert retired not in known_datasets()
+    registry = load_partners()
+    assert not [r.id for r in registry.recipients if r.allows(retired)]
+    shipped = Path(__file__).resolve().parents[1] / "data" / "partners.yaml"
+    text = shipped.read_text(encoding="utf-8")
+    anchor = "      - mail_magazine_subscribers_by_region_age\n\n  - id: contractor-analytics"
+    assert anchor in text  # sponsor-adnet's last dataset
+    stale = _write(
+        tmp_path, text.replace(anchor, anchor.replace("\n\n", f"\n      - {retired}\n\n"))
+    )
+    with pytest.raises(PartnerRegistryError) as err:
+        partner_registry(stale)
+    message = str(err.value)
+    assert "recipients.1(sponsor-adnet).allowed_datasets" in message
+    assert f"unknown dataset {retired!r}" in message
+    assert "partner-cosmetics" not in message.split(" (known:")[0]
 
 
 def test_new_fields_load_with_defaults(tmp_path: Path) -> None:

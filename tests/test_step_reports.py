@@ -95,8 +95,6 @@ SAMPLES: dict[str, StepReport] = {
     "anonymize": AnonymizeReport(series={"monthly": RELEASED, "weekly": HELD}),
     "build_tables": BuildTablesReport(
         datasets={"usage_by_region": 40, "customers_microdata@monthly": 117},
-        table_min_cell_count=10,
-        table_cells_suppressed=6,
     ),
     "validate_release": ValidateReleaseReport(
         allowed={"partner": ["usage_by_region"]},
@@ -203,8 +201,8 @@ def _edited(tmp_path: Path, step: str, edit: object) -> Path:
         ("build_tables", lambda d: d.update(renamed=SECRET), "renamed", "extra_forbidden"),
         (
             "build_tables",
-            lambda d: d.pop("table_min_cell_count"),
-            "table_min_cell_count",
+            lambda d: d.pop("datasets"),
+            "datasets",
             "missing",
         ),
         (
@@ -252,6 +250,19 @@ def test_a_report_that_does_not_match_its_model_fails_naming_file_and_field(
     assert caught.value.__cause__ is None  # pydantic's own message would quote the input
 
 
+def test_a_build_tables_report_of_the_retired_count_table_still_reads(tmp_path: Path) -> None:
+    """Nights before the 4-D count table was retired recorded its minimum and suppressed
+    cells: they read (without them), and a report written now never has them."""
+    _edited(
+        tmp_path,
+        "build_tables",
+        lambda d: d.update(table_min_cell_count=20, table_cells_suppressed=3355),
+    )
+    report = read_report(tmp_path, BuildTablesReport)
+    assert report == SAMPLES["build_tables"]
+    assert "table_min_cell_count" not in write_report(tmp_path, report).read_text()
+
+
 def test_an_unknown_field_in_a_series_entry_fails_the_read(tmp_path: Path) -> None:
     """A held entry with a release field is neither kind: it does not read as either."""
     _edited(tmp_path, "anonymize", lambda d: d["series"]["weekly"].update(suppressed=SECRET))
@@ -284,7 +295,7 @@ def test_a_missing_report_is_none_or_named(tmp_path: Path) -> None:
 
 def test_an_invalid_report_is_not_written(tmp_path: Path) -> None:
     """Validated on write: a nested value changed after the model was built is refused."""
-    report = BuildTablesReport(datasets={"t": 1}, table_min_cell_count=10, table_cells_suppressed=0)
+    report = BuildTablesReport(datasets={"t": 1})
     report.datasets["t"] = SECRET  # type: ignore[assignment]
     with pytest.raises(ReportInvalid, match=r"datasets\.t: int") as caught:
         write_report(tmp_path, report)
@@ -296,4 +307,4 @@ def test_a_step_report_is_frozen() -> None:
     from pydantic import ValidationError
 
     with pytest.raises(ValidationError):
-        SAMPLES["build_tables"].table_min_cell_count = 1  # type: ignore[attr-defined]
+        SAMPLES["build_tables"].datasets = {}  # type: ignore[misc]

@@ -4,10 +4,9 @@
   generalized by the optimal search under the privacy profile; suppressed records are not
   released. Rows are in canonical order (``transforms.release_order``): sorted on the released
   labels only, so their order says nothing about the hidden original values or the source.
-- ``customers_by_region_age_gender_course``: distinct customers per region x 5-year age band
-  x gender x course, every cell of that product written, cells under the minimum count
-  suppressed. One version is built for all recipients, at the strictest minimum among them:
-  different versions for different partners could be subtracted to reveal the small cells.
+- the report catalogue's tables (``data/reports/``, ``pipeline.release.reports``): each is
+  one version for all its recipients, built at the strictest minimum among them (different
+  versions for different partners could be subtracted to reveal the small cells).
 """
 
 from __future__ import annotations
@@ -36,15 +35,11 @@ from transforms.deidentify import NO_VISIT
 from transforms.periods import Cadence, period_cutoff
 
 MICRODATA = "customers_microdata"
-COUNT_TABLE = "customers_by_region_age_gender_course"
-DATASETS = (COUNT_TABLE, MICRODATA)
-AGE_BAND_LEVEL = 1  # 5-year bands
-REGION_LEVEL = 2  # postal prefix -> prefecture -> region
-COUNT_COLUMN = "customers"
+DATASETS = (MICRODATA,)  # besides the report catalogue's tables (report_names)
 # How often a dataset goes to a recipient whose agreement does not say (see transforms.periods).
 # Microdata monthly, as of the month's end: a nightly series would show every birthday and every
-# deletion as a change of one row.
-DEFAULT_CADENCE: dict[str, Cadence] = {MICRODATA: "monthly", COUNT_TABLE: "nightly"}
+# deletion as a change of one row. Report tables: nightly.
+DEFAULT_CADENCE: dict[str, Cadence] = {MICRODATA: "monthly"}
 
 
 def series_name(dataset: str, cadence: Cadence) -> str:
@@ -111,17 +106,6 @@ def microdata_label_orders(
     return orders
 
 
-def table_label_orders() -> dict[str, tuple[str, ...]]:
-    """The count table's dimensions, each with its domain in order (region, age band, ...)."""
-    trees = shipped_hierarchies(("age", "gender", "postal_code"))
-    return {
-        "region": level_labels(trees["postal_code"], REGION_LEVEL),
-        "age_band": level_labels(trees["age"], AGE_BAND_LEVEL),
-        "gender": trees["gender"].leaves,
-        "course_category": COURSE_CATEGORIES,
-    }
-
-
 def split_series(name: str) -> tuple[str, Cadence | None]:
     """``customers_microdata@monthly`` -> (``customers_microdata``, ``monthly``)."""
     dataset, _, cadence = name.partition("@")
@@ -180,14 +164,4 @@ def candidate_list(
         for cadence, transformation in sorted(series.items())
     ]
     tables = report_candidates(folder, folder.parent / "anonymized", reports or {})
-    return [
-        *micro,
-        *tables,
-        CandidateDataset(
-            name=COUNT_TABLE,
-            path=folder / f"{COUNT_TABLE}.csv",
-            kind="table",
-            count_column=COUNT_COLUMN,
-            label_orders=table_label_orders(),
-        ),
-    ]
+    return [*micro, *tables]

@@ -27,6 +27,7 @@ from pydantic import (
     SerializerFunctionWrapHandler,
     ValidationError,
     model_serializer,
+    model_validator,
 )
 
 from pipeline.release.decision_record import DECISION_FILE, DecisionRecord
@@ -240,15 +241,24 @@ class AnonymizeReport(StepReport):
 class BuildTablesReport(StepReport):
     step: ClassVar[str] = "build_tables"
 
-    datasets: dict[str, int]  # candidate name -> rows in its CSV
-    table_min_cell_count: int
-    table_cells_suppressed: int
+    # What reports of the retired 4-D count table recorded: read (and dropped) so that a
+    # night released before its retirement still has a summary.
+    RETIRED: ClassVar[tuple[str, ...]] = ("table_min_cell_count", "table_cells_suppressed")
+
+    datasets: dict[str, int]  # candidate name -> rows in its CSV (a report table: its cells)
     # candidate name -> the consent purposes its population consented to (every dataset;
     # absent from reports written before purpose-bound consent)
     purposes: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     # report table -> its summary (pipeline.release.reports.BuiltReport.summary: cells,
     # published share, suppressed, method and parameters, the dimensions' code trees)
     reports: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_retired(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in cls.RETIRED}
+        return data
 
 
 # --- validate_release ----------------------------------------------------------------------

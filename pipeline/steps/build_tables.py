@@ -1,7 +1,7 @@
-"""build_tables: the statistical tables and each microdata series, as gate candidates.
+"""build_tables: the report catalogue's tables and each microdata series, as gate candidates.
 
 Beside each candidate, an internal copy keeps what the differencing gate needs: the pseudonym
-behind every microdata row, the true count behind every table cell.
+behind every microdata row, the true contributors behind every table cell.
 """
 
 from __future__ import annotations
@@ -9,17 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from pipeline.release.datasets import (
-    AGE_BAND_LEVEL,
-    COUNT_COLUMN,
-    COUNT_TABLE,
-    MICRODATA,
-    REGION_LEVEL,
-    csv_bytes,
-    partner_registry,
-    series_name,
-    table_label_orders,
-)
+from pipeline.release.datasets import MICRODATA, csv_bytes, partner_registry, series_name
 from pipeline.release.purposes import dataset_purposes, population_mask
 from pipeline.release.report_protection import protect_cells
 from pipeline.release.reports import BuiltReport, build_report, summary_bytes
@@ -27,55 +17,17 @@ from pipeline.run.context import RunContext
 from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport, DeidentifyReport
 from pipeline.settings.keys import load_cellkey_secret
 from pipeline.settings.report_specs import SuppressMethod, load_catalogue
-from pipeline.sources.hierarchies import shipped_hierarchies
 from pipeline.sources.report_dimensions import store_areas
 from pipeline.steps.anonymize import UNIT
 from pipeline.steps.zone_io import finish, read, write
-from transforms.tables import SUPPRESSED_COLUMN, count_distinct_table
 
 
 def build_tables(ctx: RunContext) -> BuildTablesReport:
-    """Write every releasable dataset as a CSV candidate for the gate.
-
-    The count table is built once, at the strictest minimum among its recipients: two
-    versions at different minimums could be subtracted to reveal the small cells.
-    """
+    """Write every releasable dataset as a CSV candidate for the gate: each microdata series
+    released this run and each table of the report catalogue."""
     candidates = ctx.zone("candidates")
-    trees = shipped_hierarchies(("age", "gender", "postal_code"))
-    registry = partner_registry(ctx.config.partners)
-    recipients = registry.allowed(COUNT_TABLE)
-    # [consent] The table's population: customers who consented to every purpose its
-    # recipients' kinds require (one version for all of them; pipeline.release.purposes).
-    table_purposes = dataset_purposes(recipients, ctx.config.consent)
-    customers = read(ctx, "deidentified", "customers")
-    customers = customers[population_mask(customers, table_purposes)].reset_index(drop=True)
-    usage = read(ctx, "deidentified", "usage")
-    cells = customers[["pseudonym", "gender"]].assign(
-        region=trees["postal_code"].generalize(
-            customers["postal_code"].astype("str"), level=REGION_LEVEL
-        ),
-        age_band=trees["age"].generalize(customers["age"].astype("str"), level=AGE_BAND_LEVEL),
-    )
-    joined = usage[["pseudonym", "course_category"]].merge(cells, on="pseudonym", how="inner")
-    min_count = max([ctx.config.profile.min_cell_count, *(r.min_cell_count for r in recipients)])
-    arguments: dict[str, Any] = {
-        "domains": table_label_orders(),
-        "unit": "pseudonym",
-        "count_name": COUNT_COLUMN,
-    }
-    table = count_distinct_table(joined, min_count=min_count, **arguments)
-    true_counts = count_distinct_table(joined, min_count=1, **arguments)
-    write(
-        ctx,
-        "anonymized",
-        COUNT_TABLE,
-        true_counts.drop(columns=SUPPRESSED_COLUMN).assign(
-            **{SUPPRESSED_COLUMN: table[SUPPRESSED_COLUMN].to_numpy()}
-        ),
-    )
-    (candidates / f"{COUNT_TABLE}.csv").write_bytes(csv_bytes(table))
-    datasets = {COUNT_TABLE: len(table)}
-    purposes = {COUNT_TABLE: table_purposes}
+    datasets: dict[str, int] = {}
+    purposes: dict[str, tuple[str, ...]] = {}
     profiles = ctx.read_report(DeidentifyReport)
     series_purposes = {c: e.purposes for c, e in profiles.series.items()} if profiles else {}
     anonymized = ctx.read_report(AnonymizeReport)
@@ -94,8 +46,6 @@ def build_tables(ctx: RunContext) -> BuildTablesReport:
     report = BuildTablesReport(
         datasets=datasets,
         purposes=purposes,  # [consent] what each dataset's population consented to
-        table_min_cell_count=min_count,
-        table_cells_suppressed=int(table[SUPPRESSED_COLUMN].sum()),
         reports=reports,
     )
     return finish(ctx, report)

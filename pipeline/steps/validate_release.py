@@ -25,8 +25,6 @@ from typing import Any
 import pandas as pd
 
 from pipeline.release.datasets import (
-    COUNT_COLUMN,
-    COUNT_TABLE,
     MICRODATA,
     cadence_for,
     candidate_list,
@@ -34,7 +32,6 @@ from pipeline.release.datasets import (
     receives,
     sha256,
     split_series,
-    table_label_orders,
 )
 from pipeline.release.decision_record import CheckRecord
 from pipeline.release.errors import ReleaseBlocked
@@ -51,6 +48,7 @@ from pipeline.run.step_reports import (
     ValidateReleaseReport,
 )
 from pipeline.settings.partners import PartnerRegistry, Recipient
+from pipeline.settings.report_specs import load_catalogue
 from pipeline.settings.storage import private_dir, write_private
 from pipeline.steps.anonymize import UNIT
 from pipeline.steps.zone_io import finish, read
@@ -63,11 +61,6 @@ def _series(ctx: RunContext) -> dict[Cadence, ReleasedSeries]:
     """The microdata series released this run (a held one has no candidate)."""
     report = ctx.read_report(AnonymizeReport)
     return report.released() if report else {}
-
-
-def _table_min_cell_count(ctx: RunContext) -> int | None:
-    report = ctx.read_report(BuildTablesReport)
-    return report.table_min_cell_count if report else None
 
 
 def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
@@ -95,14 +88,11 @@ def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
                 micro |= {"t": profile.t, "t_distance": profile.t_distance}
         out[f"{MICRODATA}@{cadence}"] = micro
     built = ctx.read_report(BuildTablesReport)
+    catalogue = load_catalogue()
     for name, summary in (built.reports if built else {}).items():
         out[name] = {k: v for k, v in summary.items() if k != "dimensions"}
-    out[COUNT_TABLE] = {
-        "protection": "primary suppression",
-        "min_cell_count": _table_min_cell_count(ctx),
-        "cutoff": ctx.run_id,
-        "age_reference": deidentify.age_reference if deidentify else None,
-    }
+        if deidentify and any(d.attribute == "age" for d in catalogue[name].dimensions):
+            out[name]["age_reference"] = deidentify.age_reference  # ages as of 1 January
     return out
 
 
@@ -145,24 +135,9 @@ def _difference_reason(
             f"{diff.classes_changed_below_k} of {diff.classes_compared} classes changed by "
             f"fewer than k={k} records since the release of {record.run_id}"
         )
-    reports = ctx.require_report(BuildTablesReport).reports
-    if dataset in reports:
-        return _report_difference(ctx, dataset, reports[dataset], record, old)
-    threshold = ctx.require_report(BuildTablesReport).table_min_cell_count
-    tdiff = table_difference(
-        old,
-        read(ctx, "anonymized", COUNT_TABLE),
-        dimensions=tuple(table_label_orders()),
-        count=COUNT_COLUMN,
-        suppressed=SUPPRESSED_COLUMN,
-        threshold=threshold,
-    )
-    if tdiff.safe:
-        return None
-    return (
-        f"{tdiff.cells_at_risk} of {tdiff.cells_compared} cells changed by fewer than "
-        f"{threshold} since the release of {record.run_id} and were published in either"
-    )
+    # Every other candidate is a table of the report catalogue (datasets.candidate_list).
+    summary = ctx.require_report(BuildTablesReport).reports[dataset]
+    return _report_difference(ctx, dataset, summary, record, old)
 
 
 def _report_difference(
