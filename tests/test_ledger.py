@@ -261,9 +261,10 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
     (ctx.run_dir / "reports").mkdir(parents=True)
     table = "customers_by_region_age_gender"  # a catalogue table partner-cosmetics may receive
     candidate = ctx.zone("candidates") / f"{table}.csv"
-    candidate.write_bytes(b"region,count\nKanto,12\n")
+    header = b"region,age_group,gender,value,flag\n"
+    candidate.write_bytes(header + b"Kanto,30-39,F,12,\n")
     earlier = tmp_path / "earlier.csv"
-    earlier.write_bytes(b"region,count\nKanto,11\n")
+    earlier.write_bytes(header + b"Kanto,30-39,F,11,\n")
     previous = publish_release(
         release_root=str(tmp_path / "releases"),
         recipient="partner-cosmetics",
@@ -282,6 +283,8 @@ def test_an_unwritable_destination_fails_that_recipient_keeps_its_release_and_is
         docs_index=None,
         checks=[],
         sha256={table: hashlib.sha256(candidate.read_bytes()).hexdigest()},
+        # what build_tables records for a cell key table (its dictionary states them)
+        parameters={table: {"method": "cellkey", "ptable": "counts_D3_V2_js2.csv", "D": 3}},
     ).write(ctx.run_dir / "reports")
     with pytest.raises(DestinationUnwritable, match="partner-cosmetics: destination not writable"):
         publish(ctx)

@@ -208,7 +208,8 @@ def evaluate_node(
     (the search), a node is given up as soon as its violating records exceed
     ``max_suppressed``: the evaluation then says ``satisfied=False`` and its ``violating``
     mask and ``suppressed`` count are only those found so far. ``value_orders`` (from
-    ``sensitive_orders``) saves sorting the tuples by value at every node.
+    ``sensitive_orders(enc, models)`` with the same table and models: orders built for other
+    models would give cells out of order) saves sorting the tuples by value at every node.
     """
     n = enc.n_tuples
     key, radix = combine_codes(
@@ -386,7 +387,7 @@ class _Search:
             stop_early=True,
             value_orders=self.value_orders,
         )
-        if ev.satisfied:
+        if ev.satisfied and not self.classify_only:
             value = (
                 float(self.bounds[node])
                 if self.metric.a_priori

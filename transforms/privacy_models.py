@@ -35,7 +35,9 @@ passing class: sizes and distinct counts only grow, Shannon entropy is concave, 
 except entropy l-diversity with the Grassberger estimator: counts (1, 3) and (3, 1) each pass
 l = 2, their union (4, 4) fails. With suppression only
 k-anonymity and distinct l-diversity stay monotonic (a class that contains a passing class
-passes), so only those prune when suppression is allowed.
+passes), so only those prune when suppression is allowed; for the other models the search
+prunes with their monotone part (``monotone_part``: the distinct values entropy and recursive
+l-diversity imply; t-closeness has none), then checks the rest in bound order.
 """
 
 from __future__ import annotations
@@ -183,7 +185,8 @@ class SparseHistogram:
             code_of_rank = np.empty_like(value_rank)
             code_of_rank[value_rank] = np.arange(len(value_rank))
             values = code_of_rank[values]
-        return cls(classes[starts], values, counts[keep], n_classes, n_values)
+        counts = counts[keep].astype(np.float64, copy=False)  # bincount of nothing is int64
+        return cls(classes[starts], values, counts, n_classes, n_values)
 
     @classmethod
     def from_dense(cls, hist: np.ndarray, /) -> SparseHistogram:
@@ -666,8 +669,8 @@ def _hierarchy_tree(hierarchy: Hierarchy, labels: tuple[str, ...]) -> _Tree:
     Node ids increase along the depth-first order, so cells sorted by (class, rank) group into
     their nodes as contiguous runs at every level. A node is its path from its level to the
     top, so equal labels under different parents stay different nodes. Cached by identity
-    (a search asks for the same tree at every node; hashing 1,000 labels each time cost more
-    than the distance).
+    first (a search asks for the same tree at every node; hashing 1,000 labels each time cost
+    more than the distance), then by value (equal labels in a new tuple).
     """
     cached = _TREES.get((id(hierarchy), id(labels)))
     if cached is not None and cached[0] is hierarchy and cached[1] is labels:
@@ -679,6 +682,7 @@ def _hierarchy_tree(hierarchy: Hierarchy, labels: tuple[str, ...]) -> _Tree:
     return tree
 
 
+@lru_cache(maxsize=16)
 def _build_tree(hierarchy: Hierarchy, labels: tuple[str, ...]) -> _Tree:
     import pandas as pd
 
