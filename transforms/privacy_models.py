@@ -36,8 +36,8 @@ except entropy l-diversity with the Grassberger estimator: counts (1, 3) and (3,
 l = 2, their union (4, 4) fails. With suppression only
 k-anonymity and distinct l-diversity stay monotonic (a class that contains a passing class
 passes), so only those prune when suppression is allowed; for the other models the search
-prunes with their monotone part (``monotone_part``: the distinct values entropy and recursive
-l-diversity imply; t-closeness has none), then checks the rest in bound order.
+prunes with the k-anonymity among them (see ``monotone_part`` and ``transforms.lattice``),
+then checks the rest in bound order.
 """
 
 from __future__ import annotations
