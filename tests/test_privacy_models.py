@@ -439,3 +439,71 @@ def test_sparse_cells_in_any_value_order_give_the_dense_verdicts(seed: int) -> N
             assert np.array_equal(model.violating(sparse), model.violating(stats)), model
             if isinstance(model, TCloseness):
                 assert np.allclose(model.distances(sparse), model.distances(stats), atol=1e-12)
+
+
+@settings(max_examples=examples(150), deadline=None)
+@given(
+    counts=st.lists(st.integers(1, 50), min_size=1, max_size=60),
+    t=st.sampled_from([0.0, 0.05, 0.2, 0.5, 0.9]),
+    distance=st.sampled_from(["equal", "hierarchical"]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_implied_k_never_rejects_a_class_that_passes(
+    counts: list[int], t: float, distance: str, seed: int
+) -> None:
+    """t-closeness implies k-anonymity for ``implied_k``: every class smaller than it has an
+    exact distance above t, even the class closest to the overall distribution (the most
+    frequent values, in proportion), checked exactly with Fractions."""
+    from transforms.privacy_models import SensitiveDomain
+
+    labels = tuple(str(v) for v in range(len(counts)))
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, max(len(counts) // 3, 1), len(counts))
+    hierarchy = Hierarchy(
+        "s", tuple((v, f"g{g}", "*") for v, g in zip(labels, groups, strict=True))
+    )
+    domain = SensitiveDomain("s", labels, np.asarray(counts, dtype=np.float64))
+    model = TCloseness("s", t, distance, hierarchy if distance == "hierarchical" else None)
+    k = model.implied_k(domain)
+    assert 1 <= k <= len(counts)
+    overall = Counter(dict(zip(labels, counts, strict=True)))
+    by_share = sorted(labels, key=lambda v: -overall[v])
+    shares = np.asarray(counts, dtype=np.float64) / sum(counts)
+    for n in range(1, k):
+        candidates = [
+            Counter({v: 1 for v in by_share[:n]}),  # its n values the most frequent overall
+            Counter({by_share[0]: n}),  # all on the most frequent value
+            Counter(rng.choice(labels, n, p=shares).tolist()),  # drawn from the population
+        ]
+        for cls in candidates:
+            assert _emd(cls, overall, distance, hierarchy) > Fraction(t), (n, k, cls)
+
+
+@settings(max_examples=examples(100), deadline=None)
+@given(
+    table=tables(max_qi=3, max_rows=80),
+    t=st.sampled_from([0.05, 0.2, 0.4]),
+    distance=st.sampled_from(["equal", "hierarchical"]),
+    data=st.data(),
+)
+def test_the_search_verdict_with_the_size_bound_equals_the_exact_check(
+    table: tuple[pd.DataFrame, list[str], dict[str, Hierarchy], Hierarchy],
+    t: float,
+    distance: str,
+    data: st.DataObject,
+) -> None:
+    """``evaluate_node`` rejects small classes by ``implied_k`` before building any cell; the
+    records it suppresses are exactly those the exact checker finds violating."""
+    from transforms.encode import encode_table
+    from transforms.lattice import evaluate_node
+
+    df, qi, hs, s_hierarchy = table
+    model = TCloseness("s", t, distance, s_hierarchy if distance == "hierarchical" else None)
+    enc = encode_table(df, qi=qi, hierarchies=hs, sensitive=["s"])
+    levels = [data.draw(st.integers(0, h - 1)) for h in enc.heights]
+    ev = evaluate_node(enc, levels, models=[model], max_suppressed=len(df))
+    generalized = df.copy()
+    for column, level in zip(qi, levels, strict=True):
+        generalized[column] = hs[column].generalize(df[column], level=level)
+    report = check_privacy(generalized, qi=qi, models=[model], sensitive="s")
+    assert ev.suppressed == report.violating_records

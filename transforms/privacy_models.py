@@ -445,6 +445,33 @@ class TCloseness(_ModelBase):
             return None
         return _hierarchy_tree(self.hierarchy, domain.labels)[0]
 
+    def implied_k(self, domain: SensitiveDomain, /) -> int:
+        """The class size below which every class violates, whatever its values (1: none).
+
+        A class of n records touches at most n values, so the mass it shares with the overall
+        distribution is at most the n largest overall shares ``Q_top(n)``, and
+        ``TV >= 1 - Q_top(n)``. The equal distance is TV; the hierarchical one, in a hierarchy
+        with one root, moves every unit at least one level, so it is at least ``TV / H``. Below
+        the first n whose bound is within t (+ ``EMD_SLACK + EMD_BOUND_MARGIN``, so rounding
+        never decides) a class fails: t-closeness implies k-anonymity for this k, a monotone
+        model the search prunes with and checks before any sensitive cell is built. On a
+        large domain that rejects most small classes (the benchmark's 1,243 values, t = 0.2:
+        k = 441 for the equal distance, 27 for the hierarchical one over 4 levels). The
+        ordered distance, or a forest, has no such bound.
+        """
+        if self.distance == "ordered" or domain.size == 0:
+            return 1
+        levels = 1
+        if self.distance == "hierarchical":
+            assert self.hierarchy is not None
+            levels = self.hierarchy.height - 1
+            if levels == 0 or _hierarchy_tree(self.hierarchy, domain.labels)[2] != 1:
+                return 1  # no level to move, or a forest: mass between trees never moves
+        shares = np.sort(domain.global_counts)[::-1] / domain.global_counts.sum()
+        bound = (1.0 - np.concatenate([[0.0], np.cumsum(shares)])) / levels  # n = 0 .. m
+        within = bound <= self.t + EMD_SLACK + EMD_BOUND_MARGIN
+        return max(int(np.argmax(within)) if within.any() else domain.size, 1)
+
     def _distributions(
         self, stats: ClassStats
     ) -> tuple[SparseHistogram, np.ndarray, np.ndarray, np.ndarray]:
