@@ -16,8 +16,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from raw_snapshots import two_customers
 
 from pipeline.rights import legal_disclosure as ld
 from pipeline.run.audit import read_events
@@ -59,33 +59,10 @@ def airflow_db() -> None:
     )
 
 
-def _snapshot(workdir: Path) -> None:
-    """A raw snapshot (text, as extract writes it) of two customers."""
-    raw = workdir / "2026-11-24" / "raw"
-    raw.mkdir(parents=True)
-    pd.DataFrame(
-        {
-            "customer_id": ["1", "2"],
-            "family_name": ["山田", "佐藤"],
-            "phone": ["090-0000-0001", "090-0000-0002"],
-        }
-    ).to_parquet(raw / "customers.parquet")
-    pd.DataFrame(
-        {
-            "consent_id": ["1", "2", "3"],
-            "customer_id": ["1", "2", "2"],
-            "purpose": ["statistics", "statistics", "partner_marketing"],
-        }
-    ).to_parquet(raw / "consents.parquet")
-    pd.DataFrame(
-        {"usage_id": ["1", "2"], "customer_id": ["2", "1"], "amount_yen": ["5000", "7000"]}
-    ).to_parquet(raw / "service_usage.parquet")
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     wd = tmp_path / "warehouse"
-    _snapshot(wd)
+    two_customers(wd)
     monkeypatch.setenv("ANONRELEASE_WORKDIR", str(wd))
     monkeypatch.setenv("ANONRELEASE_HMAC_KEY", KEY_HEX)
     return wd

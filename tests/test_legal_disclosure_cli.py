@@ -12,8 +12,8 @@ import re
 import stat
 from pathlib import Path
 
-import pandas as pd
 import pytest
+from raw_snapshots import two_customers
 from typer.testing import CliRunner
 
 from pipeline.cli.main import app
@@ -45,25 +45,7 @@ ID = re.compile(r"ld-[0-9]{8}-[0-9a-f]{8}")
 def workdir(tmp_path: Path) -> Path:
     """A work folder with a raw snapshot (text, as extract writes it) of two customers."""
     wd = tmp_path / "warehouse"
-    raw = wd / "2026-11-24" / "raw"
-    raw.mkdir(parents=True)
-    pd.DataFrame(
-        {
-            "customer_id": ["1", "2"],
-            "family_name": ["山田", "佐藤"],
-            "phone": ["090-0000-0001", "090-0000-0002"],
-        }
-    ).to_parquet(raw / "customers.parquet")
-    pd.DataFrame(
-        {
-            "consent_id": ["1", "2", "3"],
-            "customer_id": ["1", "2", "2"],
-            "purpose": ["statistics", "statistics", "partner_marketing"],
-        }
-    ).to_parquet(raw / "consents.parquet")
-    pd.DataFrame(
-        {"usage_id": ["1", "2"], "customer_id": ["2", "1"], "amount_yen": ["5000", "7000"]}
-    ).to_parquet(raw / "service_usage.parquet")
+    two_customers(wd)
     return wd
 
 

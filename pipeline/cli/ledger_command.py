@@ -8,7 +8,6 @@ not hold (edited, deleted, inserted).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -139,13 +138,14 @@ def _config_workdir() -> str:
 def _public_key(path: Path | None) -> Ed25519PublicKey | None:
     """The pinned public key, else the configured signing key's own, else None."""
     from pipeline.release.publish import load_public_key
+    from pipeline.settings.keys import demo_mode
     from pipeline.settings.signing_keys import load_signing_key
     from transforms.errors import ConfigurationError
 
     if path is not None:
         return load_public_key(path.read_bytes(), str(path))
     try:
-        return load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1").public_key()
+        return load_signing_key(demo=demo_mode()).public_key()
     except ConfigurationError:
         return None
 

@@ -11,7 +11,6 @@ audit events are the same.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -48,18 +47,10 @@ Workdir = Annotated[
 ]
 
 
-def _workdir(workdir: Path | None) -> Path:
-    from pipeline.settings.release_config import load_config
-
-    if workdir is not None:
-        return options.folder(workdir, option="--workdir")
-    return Path(load_config().workdir)
-
-
 def _key() -> bytes:
-    from pipeline.settings.keys import load_hmac_key
+    from pipeline.settings.keys import demo_mode, load_hmac_key
 
-    return load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    return load_hmac_key(demo=demo_mode())
 
 
 @legal_app.command("request")
@@ -106,7 +97,7 @@ def request(
     except DemandError as exc:
         field, _, problem = str(exc).partition(": ")
         raise typer.BadParameter(problem, param_hint=OPTION_OF.get(field, field)) from None
-    folder = _workdir(workdir)
+    folder = options.workdir(workdir)
     stored = new_request(folder, params, key=_key())
     console.print(
         Text.assemble(
@@ -124,7 +115,7 @@ def approve(request_id: RequestId, approver: Approver, workdir: Workdir = None) 
     from pipeline.rights.disclosure_demands import decide
 
     decided = decide(
-        _workdir(workdir), request_id, outcome="approved", approver=approver, key=_key()
+        options.workdir(workdir), request_id, outcome="approved", approver=approver, key=_key()
     )
     console.print(
         Text.assemble(
@@ -140,7 +131,7 @@ def reject(request_id: RequestId, approver: Approver, workdir: Workdir = None) -
     """Record a named person's rejection of a pending demand: nothing is disclosed."""
     from pipeline.rights.disclosure_demands import decide
 
-    decide(_workdir(workdir), request_id, outcome="rejected", approver=approver, key=_key())
+    decide(options.workdir(workdir), request_id, outcome="rejected", approver=approver, key=_key())
     console.print(
         Text.assemble(
             ("OK", "green"), f" {request_id} rejected by {approver.strip()}: nothing disclosed"
@@ -153,7 +144,7 @@ def disclose(request_id: RequestId, workdir: Workdir = None) -> None:
     """Write the approved demand's items of the one customer (owner-only, audited)."""
     from pipeline.rights.disclosure_demands import disclose_request
 
-    done = disclose_request(_workdir(workdir), request_id, key=_key())
+    done = disclose_request(options.workdir(workdir), request_id, key=_key())
     total = sum(done.records.values())
     console.print(
         Text.assemble(("OK", "green"), f" {total} record(s) written (owner-only) to "),
@@ -173,7 +164,7 @@ def status(
     disclosed) and who decided. Never the customer or the reference."""
     from pipeline.rights.disclosure_demands import list_requests, load_request
 
-    folder = _workdir(workdir)
+    folder = options.workdir(workdir)
     stored = [load_request(folder, request_id)] if request_id else list_requests(folder)
     if not stored:
         console.print("no lawful disclosure requests", markup=False)

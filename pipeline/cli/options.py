@@ -44,6 +44,15 @@ def folder(value: Path, *, option: str) -> Path:
     return value
 
 
+def workdir(value: Path | None, *, option: str = "--workdir") -> Path:
+    """The internal work folder: ``--workdir`` checked as a folder, else the configured one."""
+    if value is not None:
+        return folder(value, option=option)
+    from pipeline.settings.release_config import load_config
+
+    return Path(load_config().workdir)
+
+
 def release_root(value: str, *, option: str) -> str:
     """A writable local folder (or one that can be created), or an fsspec URL we can open."""
     from pipeline.run.preflight import check_release_root

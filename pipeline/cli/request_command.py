@@ -6,7 +6,6 @@ pseudonym, never by the id) and act on the work folder (``--workdir``, default f
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,18 +31,10 @@ Workdir = Annotated[
 ]
 
 
-def _workdir(workdir: Path | None) -> Path:
-    from pipeline.settings.release_config import load_config
-
-    if workdir is not None:
-        return options.folder(workdir, option="--workdir")
-    return Path(load_config().workdir)
-
-
 def _key() -> bytes:
-    from pipeline.settings.keys import load_hmac_key
+    from pipeline.settings.keys import demo_mode, load_hmac_key
 
-    return load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    return load_hmac_key(demo=demo_mode())
 
 
 @request_app.command("delete")
@@ -51,7 +42,7 @@ def delete(customer_id: CustomerId, workdir: Workdir = None) -> None:
     """Tombstone a customer: every later run excludes them, even from a restored backup."""
     from pipeline.rights.tombstones import delete_customer
 
-    folder = _workdir(workdir)
+    folder = options.workdir(workdir)
     done = delete_customer(folder, customer_id, key=_key(), run_id=REQUESTS_RUN)
     state = "recorded" if done.new else "already recorded"
     console.print(Text.assemble(("OK", "green"), f" tombstone {state} for customer {done.prefix}…"))
@@ -80,7 +71,7 @@ def export(
     """Write every record of one customer from the latest snapshot to a JSON file."""
     from pipeline.rights.export import export_customer
 
-    folder = _workdir(workdir)
+    folder = options.workdir(workdir)
     done = export_customer(folder, customer_id, out, key=_key(), run_id=REQUESTS_RUN)
     total = sum(done.records.values())
     console.print(

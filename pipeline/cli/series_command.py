@@ -12,13 +12,9 @@ from typing import Annotated
 
 import typer
 
+from pipeline.cli import options
+
 series_app = typer.Typer(help="Release series: list them, or reset one.", no_args_is_help=True)
-
-
-def _workdir(workdir: Path | None) -> Path:
-    from pipeline.settings.release_config import load_config
-
-    return Path(workdir) if workdir is not None else Path(load_config().workdir)
 
 
 @series_app.command("list")
@@ -26,7 +22,7 @@ def list_series(workdir: Annotated[Path | None, typer.Option("--workdir")] = Non
     """Every frozen series: dataset, cadence, transformation, first release."""
     from pipeline.release.series import SERIES_DIR, FrozenSeries
 
-    root = _workdir(workdir) / SERIES_DIR
+    root = options.workdir(workdir) / SERIES_DIR
     for path in sorted(root.glob("*/*.json")) if root.exists() else []:
         s = FrozenSeries.model_validate_json(path.read_text())
         typer.echo(
@@ -46,7 +42,7 @@ def reset(
     from pipeline.release.series import reset_series
     from pipeline.run import audit
 
-    root = _workdir(workdir)
+    root = options.workdir(workdir)
     if not reset_series(root, dataset, cadence):
         typer.echo(f"no frozen series {dataset}@{cadence}", err=True)
         raise typer.Exit(1)

@@ -55,13 +55,7 @@ def encode(payload: bytes, file_format: FileFormat, *, name: str) -> bytes:
         return payload if payload.startswith(BOM) else BOM + payload
     text = payload.decode("utf-8-sig")
     if file_format == "csv-cp932":
-        try:
-            return text.encode("cp932")
-        except UnicodeEncodeError:
-            raise FormatError(
-                f"{name}: holds a character that csv-cp932 (Shift_JIS) cannot encode; "
-                "deliver it as csv-utf8-bom or parquet"
-            ) from None
+        return _cp932(text, name, "deliver it as csv-utf8-bom or parquet")
     return _parquet(text)
 
 
@@ -70,14 +64,21 @@ def encode_text(text: str, file_format: FileFormat, *, name: str) -> bytes:
     if file_format == "csv-utf8-bom":
         return BOM + text.encode("utf-8")
     if file_format == "csv-cp932":
-        try:
-            return text.encode("cp932")
-        except UnicodeEncodeError:
-            raise FormatError(
-                f"{name}: holds a character that csv-cp932 (Shift_JIS) cannot encode; "
-                "change the text or deliver to this recipient as csv-utf8-bom or parquet"
-            ) from None
+        return _cp932(
+            text, name, "change the text or deliver to this recipient as csv-utf8-bom or parquet"
+        )
     return text.encode("utf-8")
+
+
+def _cp932(text: str, name: str, advice: str) -> bytes:
+    """Shift_JIS bytes, or a FormatError naming the file (never the character): nothing is
+    replaced silently."""
+    try:
+        return text.encode("cp932")
+    except UnicodeEncodeError:
+        raise FormatError(
+            f"{name}: holds a character that csv-cp932 (Shift_JIS) cannot encode; {advice}"
+        ) from None
 
 
 def _parquet(text: str) -> bytes:

@@ -63,6 +63,12 @@ def _from_airflow() -> str | None:
     return value
 
 
+def demo_mode() -> bool:
+    """Whether the demo's generated keys may stand in for real ones (``ANONRELEASE_DEMO=1``,
+    set by ``make demo`` and the tests; never in production)."""
+    return os.environ.get("ANONRELEASE_DEMO") == "1"
+
+
 def demo_key_file() -> Path:
     return Path(os.environ.get("ANONRELEASE_DEMO_KEY_FILE") or DEMO_KEY_FILE)
 

@@ -25,7 +25,7 @@ from pipeline.release.report_gate import ReportCheck, report_problems
 from pipeline.release.report_protection import DPContext, protect_cells
 from pipeline.release.reports import build_report, summary_bytes
 from pipeline.run.context import RunContext
-from pipeline.settings.keys import load_cellkey_secret
+from pipeline.settings.keys import demo_mode, load_cellkey_secret
 from pipeline.settings.report_specs import (
     WINDOW_DATES,
     SuppressMethod,
@@ -102,7 +102,7 @@ def analyst_report(
     method = spec.method(method_name)
     window = _window(ctx, spec.source, date_from, date_to)
     minimum = ctx.config.profile.min_cell_count if isinstance(method, SuppressMethod) else 0
-    demo = os.environ.get("ANONRELEASE_DEMO") == "1"
+    demo = demo_mode()
     # The analyst's epsilon per calendar year: dp.analyst_budget of the configuration.
     dp = DPContext(
         ledger=open_budget_ledger(

@@ -7,8 +7,6 @@ longer in the source (a backup restored from before it).
 
 from __future__ import annotations
 
-import os
-
 import pandas as pd
 
 from pipeline.rights.disclosure_requests import answer_disclosure_requests
@@ -25,7 +23,7 @@ from pipeline.run.step_reports import (
     DisclosureCounts,
     TombstoneCounts,
 )
-from pipeline.settings.keys import load_hmac_key
+from pipeline.settings.keys import demo_mode, load_hmac_key
 from pipeline.sources.schema import GENDERS
 from pipeline.steps.validate_raw import (
     UnreadableRequestError,
@@ -64,7 +62,7 @@ def apply_customer_requests(ctx: RunContext) -> ApplyCustomerRequestsReport:
     disclosure requests (``pipeline.rights.disclosure_requests``)."""
     customers = read(ctx, "clean", "customers")
     requests = read(ctx, "clean", "customer_requests")
-    key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    key = load_hmac_key(demo=demo_mode())
     deleted = requests.loc[requests["request_type"] == DELETION_REQUEST, "customer_id"]
     new_tombstones = record_tombstones(
         ctx.config.workdir,

@@ -6,7 +6,6 @@ behind every microdata row, the true contributors behind every table cell.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from pipeline.release.datasets import MICRODATA, csv_bytes, partner_registry, series_name
@@ -15,7 +14,7 @@ from pipeline.release.report_protection import protect_cells
 from pipeline.release.reports import BuiltReport, build_report, summary_bytes
 from pipeline.run.context import RunContext
 from pipeline.run.step_reports import AnonymizeReport, BuildTablesReport, DeidentifyReport
-from pipeline.settings.keys import load_cellkey_secret
+from pipeline.settings.keys import demo_mode, load_cellkey_secret
 from pipeline.settings.report_specs import SuppressMethod, load_catalogue
 from pipeline.sources.report_dimensions import store_areas
 from pipeline.steps.anonymize import UNIT
@@ -81,7 +80,7 @@ def _catalogue(ctx: RunContext) -> tuple[dict[str, BuiltReport], dict[str, tuple
     areas = store_areas(read(ctx, "clean", "stores"))
     built: dict[str, BuiltReport] = {}
     purposes: dict[str, tuple[str, ...]] = {}
-    secret = load_cellkey_secret(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    secret = load_cellkey_secret(demo=demo_mode())
     for name, spec in load_catalogue().items():
         if spec.source == "web_access_log":
             continue

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 
 import pandas as pd
@@ -17,7 +16,7 @@ from pipeline.release.purposes import (
 from pipeline.rights.tombstones import read_tombstones
 from pipeline.run.context import RunContext
 from pipeline.run.step_reports import DeidentifyReport, SeriesProfile
-from pipeline.settings.keys import load_hmac_key
+from pipeline.settings.keys import demo_mode, load_hmac_key
 from pipeline.sources.hierarchies import HIERARCHY_COLUMNS, shipped_hierarchies
 from pipeline.steps.zone_io import finish, read, write
 from transforms.deidentify import Deidentified, as_of, deidentify_activity
@@ -127,7 +126,7 @@ def deidentify(ctx: RunContext) -> DeidentifyReport:
     over 120 after a correction, an unassigned postal prefix) is quarantined with all their
     rows, so one odd value cannot stop the night.
     """
-    key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    key = load_hmac_key(demo=demo_mode())
     check_kinds(partner_registry(ctx.config.partners), ctx.config.consent)
     current = read(ctx, "clean", "customers_current")
     out = deidentify_tables(

@@ -14,7 +14,6 @@ a microdata series' transformation is frozen by its first release.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -55,6 +54,7 @@ from pipeline.run.step_reports import (
     PublishReport,
     ReleasedSeries,
 )
+from pipeline.settings.keys import demo_mode
 from pipeline.settings.partners import Recipient
 from pipeline.settings.report_specs import ReportSpec, load_catalogue
 from pipeline.settings.signing_keys import load_signing_key
@@ -131,7 +131,7 @@ class _Ledger:
         """
         if self.key is None:
             try:
-                self.key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+                self.key = load_signing_key(demo=demo_mode())
             except ConfigurationError:
                 return
         write_checkpoint(
@@ -280,7 +280,7 @@ def publish(ctx: RunContext) -> PublishReport:
     book.refusals(decision)
     tables = ctx.read_report(BuildTablesReport)  # the purposes each dataset served
     profile = ctx.config.profile.model_dump(mode="json")
-    signing_key = load_signing_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    signing_key = load_signing_key(demo=demo_mode())
     catalogue = load_catalogue()
     published: dict[str, PublishedFolder] = {}
     failed: dict[str, str] = {}
