@@ -233,7 +233,7 @@ def render_summary(ctx: RunContext, *, console: Console) -> None:
                 f"{entry.classes} classes, smallest {entry.min_class_size}",
             )
     if tables := ctx.read_report(BuildTablesReport):
-        _print(console, f"tables: {tables.datasets}")
+        _print(console, f"rows per candidate dataset: {tables.datasets}")
         if tables.reports:
             _catalogue_table(console, tables)
     if decision := read_decision(ctx.run_dir / "reports"):
