@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import adult_columns
 import numpy as np
 import pandas as pd
 
@@ -27,17 +28,8 @@ ROOT = BENCH.parent
 WORK = BENCH / "work"
 PEERS = BENCH / ".venv-peers"
 ADULT_DIR = ROOT / "tests" / "fixtures" / "adult"
-SENSITIVE = "salary-class"
-ADULT_QI = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
+SENSITIVE = adult_columns.SENSITIVE
+ADULT_QI = adult_columns.QI
 
 # Peer tools pin old pandas, so each lives in its own virtualenv (never in the project's).
 PEER_REQUIREMENTS = {

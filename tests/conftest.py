@@ -19,7 +19,10 @@ choice below replaces it, so a run behaves the same on a laptop and in CI for th
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -69,3 +72,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if isinstance(item, pytest.Function) and is_hypothesis_test(item.obj):
             item.add_marker(pytest.mark.property)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Iterator[None]:
+    """The hermetic Airflow home's metadata database, migrated once for the session's DAG
+    tests (``dag.test()``); tests that need their own Airflow home migrate it themselves."""
+    subprocess.run(
+        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
+        check=True,
+        capture_output=True,
+        env=os.environ.copy(),
+        timeout=300,
+    )
+    yield

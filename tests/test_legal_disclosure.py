@@ -49,16 +49,6 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def airflow_db() -> None:
-    subprocess.run(
-        [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-
-
 @pytest.fixture
 def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     wd = tmp_path / "warehouse"

@@ -23,18 +23,12 @@ import numpy as np
 import pandas as pd
 from anonypy import anonypy, mondrian
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/
+import adult_columns  # standard library only
+
 WORK = Path(__file__).resolve().parent.parent / "work"
-QI = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
-SA = "salary-class"
+QI = adult_columns.QI
+SA = adult_columns.SENSITIVE
 
 
 def peak_mb() -> float:

@@ -19,18 +19,12 @@ from pathlib import Path
 import pandas as pd
 from pycanon import anonymity
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks/
+import adult_columns  # standard library only
+
 WORK = Path(__file__).resolve().parent.parent / "work"
-QI = [
-    "sex",
-    "age",
-    "race",
-    "marital-status",
-    "education",
-    "native-country",
-    "workclass",
-    "occupation",
-]
-SA = ["salary-class"]
+QI = adult_columns.QI
+SA = [adult_columns.SENSITIVE]
 
 
 def peak_mb() -> float:

@@ -195,8 +195,8 @@ class DeidentifyReport(StepReport):
 # --- anonymize -----------------------------------------------------------------------------
 
 
-class HeldSeries(ReportModel):
-    """A series not released this run: its frozen transformation no longer holds."""
+class _SeriesOutcome(ReportModel):
+    """What anonymize reports of every series, released or held."""
 
     cutoff: str
     reference_date: str
@@ -204,18 +204,17 @@ class HeldSeries(ReportModel):
     frozen: bool
     search_seconds: float
     nodes_checked: int
+
+
+class HeldSeries(_SeriesOutcome):
+    """A series not released this run: its frozen transformation no longer holds."""
+
     held: str  # why, and what the operator does about it
 
 
-class ReleasedSeries(ReportModel):
+class ReleasedSeries(_SeriesOutcome):
     """A series generalized and written for build_tables."""
 
-    cutoff: str
-    reference_date: str
-    records: int
-    frozen: bool
-    search_seconds: float
-    nodes_checked: int
     transformation: dict[str, int]  # quasi-identifier -> hierarchy level
     suppressed: int
     classes: int
