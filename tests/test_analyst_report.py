@@ -116,6 +116,22 @@ def test_dp_reruns_spend_nothing_and_an_overspend_is_refused(nightly: Path, tmp_
     assert not (nightly / "dp3").exists()
 
 
+def test_a_dp_rerun_after_a_later_spend_writes_the_same_bytes(nightly: Path) -> None:
+    """The summary states the budget left as of that release, not of the rerun."""
+    kwargs = {"method_name": "dp", "recipient": "analyst-sato"}
+    spec = "customers_by_region_age_gender"
+    first = analyst_report(_ctx(), spec_name=spec, out_dir=nightly / "r1", **kwargs)
+    later = analyst_report(
+        _ctx(),
+        spec_name="mail_magazine_subscribers_by_region_age",
+        out_dir=nightly / "r2",
+        **kwargs,
+    )
+    analyst_report(_ctx(), spec_name=spec, out_dir=nightly / "r3", **kwargs)
+    assert (first.summary["budget_remaining"], later.summary["budget_remaining"]) == (2.0, 1.0)
+    assert _bytes(nightly / "r1") == _bytes(nightly / "r3")
+
+
 def test_a_smaller_configured_budget_refuses_what_the_default_allows(
     nightly: Path, tmp_path: Path
 ) -> None:

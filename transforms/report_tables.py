@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from transforms.cellkey import key_sums
+from transforms.errors import DataError, InternalError
 from transforms.table_structure import TableDimension, interior_mask
 from transforms.tables import ValuesOutsideDomainError
 
@@ -56,7 +57,12 @@ def _ancestor_codes(dim: TableDimension, margins: bool) -> list[np.ndarray]:
 def _contribution(records: pd.DataFrame, measure: CellMeasure) -> np.ndarray:
     if measure.kind in ("customers", "records"):
         return np.ones(len(records), dtype=np.float64)
-    values = records[str(measure.column)].to_numpy(dtype=np.float64)
+    column = records[str(measure.column)]
+    numeric = pd.to_numeric(column, errors="coerce")  # numpy's own error would quote the value
+    not_numbers = int((numeric.isna() & column.notna()).sum())
+    if not_numbers:
+        raise DataError(f"measure column {measure.column!r}: {not_numbers} value(s) not a number")
+    values = numeric.to_numpy(dtype=np.float64, na_value=np.nan)
     if measure.kind == "top_box_share":
         values = (values >= 4).astype(np.float64)
     return np.asarray(values, dtype=np.float64)
@@ -121,9 +127,14 @@ def build_cells(
     pair_codes = [
         (pair_leaf // st) % size for st, size in zip(leaf_strides, leaf_sizes, strict=True)
     ]
-    unit_key = (
-        np.array([unit_keys[u] for u in units], dtype=np.uint64) if unit_keys is not None else None
-    )
+    unit_key = None
+    if unit_keys is not None:  # mapped, not indexed: a missing key's KeyError would quote it
+        mapped = pd.Series(units, dtype=object).map(unit_keys)
+        if mapped.isna().any():
+            raise InternalError(
+                f"build_cells: {int(mapped.isna().sum())} customer(s) without a record key"
+            )
+        unit_key = mapped.to_numpy(dtype=np.uint64)
 
     value = np.zeros(n_cells)
     responses = np.zeros(n_cells, dtype=np.int64)

@@ -277,6 +277,31 @@ class BudgetLedger:
         budget = self.budget(recipient)
         return max(budget - self.spent(recipient, window), 0.0)
 
+    def remaining_after(self, recipient: str, window: str, release_id: str) -> float:
+        """Epsilon that remained once ``release_id`` was recorded: the same whenever asked,
+        so a rerun of a release writes the same bytes even after later spends."""
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(
+                    select(spends.c.recorded_at).where(spends.c.release_id == release_id)
+                ).first()
+                if row is None:
+                    raise InternalError(f"DP release id {release_id[:12]} was never recorded")
+                upto = (spends.c.recorded_at < row.recorded_at) | (
+                    (spends.c.recorded_at == row.recorded_at) & (spends.c.release_id <= release_id)
+                )
+                rows: Iterator[float] = conn.execute(
+                    select(spends.c.epsilon).where(
+                        spends.c.recipient == recipient, spends.c.window == window, upto
+                    )
+                ).scalars()
+                spent = math.fsum(rows)
+        except SQLAlchemyError as exc:
+            raise BudgetLedgerUnavailable(
+                f"DP budget ledger cannot be read ({type(exc).__name__})"
+            ) from None
+        return max(self.budget(recipient) - spent, 0.0)
+
     # ---- spending
 
     def spend(
