@@ -61,16 +61,14 @@ class RecordedApproval(ApprovalOperator):
 
 def _context() -> tuple[Any, Any, bytes, str]:
     """The demand, the work folder, the HMAC key and the run id of the current task."""
-    import os
-
     from airflow.sdk import get_current_context
 
     from pipeline.rights.legal_disclosure import Demand
-    from pipeline.settings.keys import load_hmac_key
+    from pipeline.settings.keys import demo_mode, load_hmac_key
     from pipeline.settings.release_config import load_config
 
     context = get_current_context()
-    key = load_hmac_key(demo=os.environ.get("ANONRELEASE_DEMO") == "1")
+    key = load_hmac_key(demo=demo_mode())
     demand = Demand.from_params(context["params"])
     return demand, load_config().workdir, key, context["run_id"]
 

@@ -114,7 +114,7 @@ def verify(
     except LedgerBroken as exc:
         console.print(Text.assemble(("FAILED", "red"), f" {shown}: {exc}"))
         raise typer.Exit(exc.exit_code) from None
-    root = Path(workdir) if workdir is not None else Path(_config_workdir())
+    root = options.workdir(workdir)
     key = _public_key(public_key)
     problem = checkpoint_problem(root, state, key) if key is not None else None
     if problem is not None:
@@ -127,12 +127,6 @@ def verify(
             ("OK", "green"), f" {shown}: {state.entries} entries chained; head {head}{signed}"
         )
     )
-
-
-def _config_workdir() -> str:
-    from pipeline.settings.release_config import load_config
-
-    return str(load_config().workdir)
 
 
 def _public_key(path: Path | None) -> Ed25519PublicKey | None:

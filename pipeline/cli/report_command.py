@@ -9,16 +9,12 @@ from typing import Annotated
 
 import typer
 
+from pipeline.cli import options
 from transforms.options import PROTECTION_METHODS as METHODS
 
 
 def _day(value: str | None, option: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter("expected YYYY-MM-DD", param_hint=option) from None
+    return None if value is None else options.run_date(value, option=option)
 
 
 def report(
@@ -37,17 +33,12 @@ def report(
     ] = "analysts",
 ) -> None:
     """Build one protected table from the latest run's de-identified data."""
-    from pipeline.run.context import RunContext
-    from pipeline.settings.release_config import load_config
-    from pipeline.steps.analyst_report import analyst_report, latest_run
+    from pipeline.steps.analyst_report import report_from_latest_run
 
-    config = load_config()
-    day = latest_run(Path(config.workdir), _day(run_date, "--run-date"))
-    ctx = RunContext(run_date=day, config=config)
-    result = analyst_report(
-        ctx,
+    result = report_from_latest_run(
         spec_name=spec,
         out_dir=out,
+        run_date=_day(run_date, "--run-date"),
         date_from=_day(date_from, "--from"),
         date_to=_day(date_to, "--to"),
         method_name=method,
@@ -55,7 +46,7 @@ def report(
     )
     share = result.summary.get("published_share")
     typer.echo(
-        f"{spec} from the run of {day} ({result.summary.get('method')}): "
+        f"{spec} from the run of {result.run_date} ({result.summary.get('method')}): "
         f"published share {share}; written {', '.join(str(f) for f in result.files)}"
     )
 

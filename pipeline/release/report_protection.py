@@ -239,7 +239,6 @@ def protect_cells(
     spec: ReportSpec,
     method: SuppressMethod | CellKeyMethod | DPMethod,
     min_contributors: int,
-    records: pd.DataFrame,
     dp: DPContext | None = None,
 ) -> ProtectedTable:
     """Protect ``cells`` with ``method`` (see the module doc); ``dp`` for the dp method."""

@@ -124,7 +124,6 @@ def build_report(
         spec=spec,
         method=method,
         min_contributors=min_contributors,
-        records=labelled[~bad].reset_index(drop=True),
     )
     return BuiltReport(
         spec=spec,

@@ -10,6 +10,7 @@ the file and the field named, so nothing is found wrong halfway through a run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -287,7 +288,14 @@ def load_spec(path: Path) -> ReportSpec:
 
 def load_catalogue(folder: Path = DEFAULT_REPORTS) -> dict[str, ReportSpec]:
     """Every spec of ``folder`` (``*.yaml``), by name, in name order."""
-    return {s.name: s for s in (load_spec(p) for p in sorted(folder.glob("*.yaml")))}
+    return {s.name: s for s in _specs(folder)}
+
+
+@cache
+def _specs(folder: Path) -> tuple[ReportSpec, ...]:
+    """Read once per process (a step asked for the catalogue up to three times; a run is
+    several processes, so an edited spec is read by the next run). Specs are frozen."""
+    return tuple(load_spec(p) for p in sorted(folder.glob("*.yaml")))
 
 
 def spec_named(catalogue: dict[str, ReportSpec], name: str) -> ReportSpec:

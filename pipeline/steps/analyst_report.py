@@ -67,6 +67,7 @@ def latest_run(workdir: Path, on_or_before: date | None = None) -> date:
 class AnalystReport:
     files: tuple[Path, ...]
     summary: dict[str, object]
+    run_date: date  # whose run's data
 
 
 def _window(
@@ -137,7 +138,7 @@ def analyst_report(
     built.table.published.to_parquet(files[1], index=False)
     public = {k: v for k, v in summary.items() if k != "dimensions"}
     files[2].write_bytes(summary_bytes(public))
-    return AnalystReport(files=files, summary=public)
+    return AnalystReport(files=files, summary=public, run_date=ctx.run_date)
 
 
 def analyst_dir(workdir: Path) -> Path:
@@ -147,22 +148,44 @@ def analyst_dir(workdir: Path) -> Path:
     return Path(configured) if configured else Path(workdir).resolve().parent / "analyst_reports"
 
 
+def report_from_latest_run(
+    *,
+    spec_name: str,
+    out_dir: Path | None = None,
+    run_date: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    method_name: str | None = None,
+    recipient: str = "analysts",
+) -> AnalystReport:
+    """``analyst_report`` on the latest completed run (or ``run_date``'s), as the CLI and the
+    DAG both call it; ``out_dir`` defaults to the work folder's analyst folder."""
+    from pipeline.settings.release_config import load_config
+
+    config = load_config()
+    workdir = Path(config.workdir)
+    ctx = RunContext(run_date=latest_run(workdir, run_date), config=config)
+    return analyst_report(
+        ctx,
+        spec_name=spec_name,
+        out_dir=out_dir if out_dir is not None else analyst_dir(workdir) / spec_name,
+        date_from=date_from,
+        date_to=date_to,
+        method_name=method_name,
+        recipient=recipient,
+    )
+
+
 def run_from_params(params: dict[str, object]) -> list[str]:
     """The ``analyst_report`` DAG's task: the Params as ``anonrelease report`` arguments."""
-    from pipeline.settings.release_config import load_config
 
     def day(name: str) -> date | None:
         value = params.get(name)
         return date.fromisoformat(str(value)) if value else None
 
-    config = load_config()
-    ctx = RunContext(run_date=latest_run(Path(config.workdir)), config=config)
-    spec = str(params["spec"])
     method = params.get("method")
-    result = analyst_report(
-        ctx,
-        spec_name=spec,
-        out_dir=analyst_dir(Path(config.workdir)) / spec,
+    result = report_from_latest_run(
+        spec_name=str(params["spec"]),
         date_from=day("date_from"),
         date_to=day("date_to"),
         method_name=str(method) if method else None,
