@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,18 +58,37 @@ from transforms.periods import Cadence, first_release_date, next_cutoff, period_
 from transforms.tables import SUPPRESSED_COLUMN
 
 
-def _series(ctx: RunContext) -> dict[Cadence, ReleasedSeries]:
-    """The microdata series released this run (a held one has no candidate)."""
-    report = ctx.read_report(AnonymizeReport)
-    return report.released() if report else {}
+@dataclass
+class _Built:
+    """What anonymize and build_tables made this run, each report and each anonymized frame
+    read once per validation (every recipient and candidate asks for them)."""
+
+    ctx: RunContext
+    series: dict[Cadence, ReleasedSeries]  # released this run (a held one has no candidate)
+    tables: dict[str, dict[str, Any]]  # build_tables' summary of each catalogue table
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, ctx: RunContext) -> _Built:
+        series = ctx.read_report(AnonymizeReport)
+        return cls(
+            ctx,
+            series.released() if series else {},
+            dict(ctx.require_report(BuildTablesReport).reports),
+        )
+
+    def anonymized(self, name: str) -> pd.DataFrame:
+        if name not in self.frames:
+            self.frames[name] = read(self.ctx, "anonymized", name)
+        return self.frames[name]
 
 
-def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
+def _parameters(ctx: RunContext, built: _Built) -> dict[str, dict[str, object]]:
     """What each candidate was really built and checked with (the manifest repeats it)."""
     profile = ctx.config.profile
     deidentify = ctx.read_report(DeidentifyReport)
     out: dict[str, dict[str, object]] = {}
-    for cadence, entry in _series(ctx).items():
+    for cadence, entry in built.series.items():
         micro: dict[str, object] = {
             "k": profile.k,
             "quasi_identifiers": list(profile.quasi_identifiers),
@@ -87,24 +107,24 @@ def _parameters(ctx: RunContext) -> dict[str, dict[str, object]]:
             if profile.t is not None:
                 micro |= {"t": profile.t, "t_distance": profile.t_distance}
         out[f"{MICRODATA}@{cadence}"] = micro
-    built = ctx.read_report(BuildTablesReport)
     catalogue = load_catalogue()
-    for name, summary in (built.reports if built else {}).items():
+    for name, summary in built.tables.items():
         out[name] = {k: v for k, v in summary.items() if k != "dimensions"}
         if deidentify and any(d.attribute == "age" for d in catalogue[name].dimensions):
             out[name]["age_reference"] = deidentify.age_reference  # ages as of 1 January
     return out
 
 
-def _cutoff(ctx: RunContext, recipient: Recipient, name: str) -> date:
+def _cutoff(ctx: RunContext, built: _Built, recipient: Recipient, name: str) -> date:
     dataset, cadence = split_series(name)
     if cadence is not None:
-        return date.fromisoformat(_series(ctx)[cadence].cutoff)
+        return date.fromisoformat(built.series[cadence].cutoff)
     return period_cutoff(ctx.run_date, cadence_for(recipient, dataset))
 
 
 def _difference_reason(
     ctx: RunContext,
+    built: _Built,
     recipient: Recipient,
     name: str,
     previous: tuple[Received, pd.DataFrame] | None,
@@ -116,14 +136,14 @@ def _difference_reason(
     record, old = previous
     if dataset == MICRODATA:
         assert cadence is not None  # a microdata candidate is always one series
-        transformation = _series(ctx)[cadence].transformation
+        transformation = built.series[cadence].transformation
         if record.transformation != transformation:
             return None  # a new series (reset by an operator, audited): nothing aligns
         profile = ctx.config.profile
         k = max(profile.k, recipient.min_k)
         diff = microdata_difference(
             old,
-            read(ctx, "anonymized", f"{MICRODATA}_{cadence}"),
+            built.anonymized(f"{MICRODATA}_{cadence}"),
             qi=profile.quasi_identifiers,
             sensitive=profile.sensitive,
             unit=UNIT,
@@ -136,12 +156,11 @@ def _difference_reason(
             f"fewer than k={k} records since the release of {record.run_id}"
         )
     # Every other candidate is a table of the report catalogue (datasets.candidate_list).
-    summary = ctx.require_report(BuildTablesReport).reports[dataset]
-    return _report_difference(ctx, dataset, summary, record, old)
+    return _report_difference(built, dataset, built.tables[dataset], record, old)
 
 
 def _report_difference(
-    ctx: RunContext, name: str, summary: dict[str, Any], record: Received, old: pd.DataFrame
+    built: _Built, name: str, summary: dict[str, Any], record: Received, old: pd.DataFrame
 ) -> str | None:
     """A suppressed report table: no cell's contributors may move by 1..n-1 while published
     in either release. The cell key method and DP protect differences by their noise."""
@@ -150,7 +169,7 @@ def _report_difference(
     threshold = int(summary["min_contributors"])
     tdiff = table_difference(
         old,
-        read(ctx, "anonymized", name),
+        built.anonymized(name),
         dimensions=tuple(name for name, _ in summary["dimensions"]),
         count="contributors",
         suppressed=SUPPRESSED_COLUMN,
@@ -165,7 +184,10 @@ def _report_difference(
 
 
 def _series_decisions(
-    ctx: RunContext, allowed: dict[str, list[str]], recipients: dict[str, Recipient]
+    ctx: RunContext,
+    built: _Built,
+    allowed: dict[str, list[str]],
+    recipients: dict[str, Recipient],
 ) -> tuple[dict[str, list[str]], dict[str, dict[str, str]], dict[str, dict[str, str]]]:
     """Split each recipient's allowed candidates into released, held and not due."""
     released: dict[str, list[str]] = {}
@@ -176,7 +198,7 @@ def _series_decisions(
         for name in names:
             dataset, _ = split_series(name)
             cadence = cadence_for(recipient, dataset)
-            cutoff = _cutoff(ctx, recipient, name)
+            cutoff = _cutoff(ctx, built, recipient, name)
             previous = last_received(ctx.config.workdir, rid, dataset, before_run=ctx.run_id)
             if previous is not None and previous[0].cutoff >= cutoff:
                 upcoming = first_release_date(next_cutoff(previous[0].cutoff, cadence), cadence)
@@ -185,7 +207,7 @@ def _series_decisions(
                     f"({cadence}); next on or after {upcoming}"
                 )
                 continue
-            reason = _difference_reason(ctx, recipient, name, previous)
+            reason = _difference_reason(ctx, built, recipient, name, previous)
             if reason is not None:
                 upcoming = first_release_date(next_cutoff(cutoff, cadence), cadence)
                 held[rid] = held.get(rid, {}) | {name: f"{reason}; next try on {upcoming}"}
@@ -234,13 +256,15 @@ def _without_notice(
     return refused
 
 
-def _processing_records(ctx: RunContext, parameters: dict[str, dict[str, object]]) -> list[str]:
+def _processing_records(
+    ctx: RunContext, built: _Built, parameters: dict[str, dict[str, object]]
+) -> list[str]:
     """One internal processing record per anonymously processed dataset of this run."""
     folder = private_dir(ctx.run_dir / "processing_records")
     written = []
-    for cadence, entry in sorted(_series(ctx).items()):
+    for cadence, entry in sorted(built.series.items()):
         name = f"{MICRODATA}@{cadence}"
-        if not isinstance(entry, ReleasedSeries) or name not in parameters:
+        if name not in parameters:
             continue
         required = {
             k: v
@@ -267,12 +291,13 @@ def _processing_records(ctx: RunContext, parameters: dict[str, dict[str, object]
 
 def validate_release(ctx: RunContext) -> ValidateReleaseReport:
     """Check every candidate against the profile and each recipient's minimum; fail closed."""
-    series: dict[str, Mapping[str, int]] = {c: e.transformation for c, e in _series(ctx).items()}
+    built = _Built.read(ctx)
+    series: dict[str, Mapping[str, int]] = {c: e.transformation for c, e in built.series.items()}
     candidates = candidate_list(
         ctx.run_dir / "candidates",
         profile=ctx.config.profile,
         series=series,
-        reports=ctx.require_report(BuildTablesReport).reports,
+        reports=built.tables,
     )
     registry = partner_registry(ctx.config.partners)
     lapsed = _lapsed(registry, ctx.run_date)
@@ -295,13 +320,14 @@ def validate_release(ctx: RunContext) -> ValidateReleaseReport:
     else:
         released, held, not_due = _series_decisions(
             ctx,
+            built,
             {r: list(d) for r, d in decision.allowed.items()},
             {r.id: r for r in registry.recipients},
         )
         for rid, why in _without_notice(ctx, released, registry).items():
             refused[rid] = refused.get(rid, {}) | why
-    parameters = _parameters(ctx)
-    records = _processing_records(ctx, parameters)
+    parameters = _parameters(ctx, built)
+    records = _processing_records(ctx, built, parameters)
     record = ValidateReleaseReport(
         allowed=released,
         blocked={r: list(d) for r, d in sorted(decision.blocked.items())},
