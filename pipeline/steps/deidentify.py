@@ -161,9 +161,9 @@ def deidentify(ctx: RunContext) -> DeidentifyReport:
     )
     _activity(ctx, key=key, customers=customers)
     series = _series_profiles(ctx, key=key)
-    visits = daily_visit_totals(read(ctx, "clean", "web_access_log"), timezone=ctx.config.timezone)
-    write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
     log = read(ctx, "clean", "web_access_log")
+    visits = daily_visit_totals(log, timezone=ctx.config.timezone)
+    write(ctx, "deidentified", "web_visits_daily", visits)  # internal only, never a candidate
     paths = daily_path_totals(log, timezone=ctx.config.timezone)
     write(ctx, "deidentified", "web_page_views_daily", paths)  # internal only, per path
     report = DeidentifyReport(

@@ -281,6 +281,7 @@ def publish(ctx: RunContext) -> PublishReport:
     tables = ctx.read_report(BuildTablesReport)  # the purposes each dataset served
     profile = ctx.config.profile.model_dump(mode="json")
     signing_key = load_signing_key(demo=demo_mode())
+    book.key = signing_key  # the ledger's checkpoints sign with the same key, loaded once
     catalogue = load_catalogue()
     published: dict[str, PublishedFolder] = {}
     failed: dict[str, str] = {}
