@@ -207,8 +207,16 @@ class _Checker:
         self.profile = profile
         self.validator: Validator = Validator(docs_dir=docs_dir)
         self.frames: dict[str, pd.DataFrame] = {}
+        self.internals: dict[str, pd.DataFrame] = {}
         self.cache: dict[tuple[str, Requirement], list[str]] = {}
         self.checks: list[dict[str, Any]] = []
+
+    def internal(self, candidate: CandidateDataset) -> pd.DataFrame:
+        """A report table's internal copy (contributors, flags), read once per gate."""
+        assert candidate.report is not None
+        if candidate.name not in self.internals:
+            self.internals[candidate.name] = read_internal(candidate.report)
+        return self.internals[candidate.name]
 
     def reasons(self, candidate: CandidateDataset, req: Requirement) -> list[str]:
         key = (candidate.name, req)
@@ -223,14 +231,16 @@ class _Checker:
                 self.frames[candidate.name] = read_candidate(candidate)
             frame = self.frames[candidate.name]
             extra: list[str] = []
-            if candidate.report is not None:
-                internal = read_internal(candidate.report)
+            if candidate.report is not None:  # its internal copy, read and viewed once
+                internal = self.internal(candidate)
                 extra = report_problems(candidate.name, frame, internal, candidate.report)
-                frame = gate_view(internal, candidate.report)[0]
+                frame, parameters = gate_view(internal, candidate.report)
+            else:
+                parameters = _parameters(candidate, self.profile, req)
             outcome = self.validator.run(
                 frame,
                 suite=suite_for(candidate),
-                parameters=_parameters(candidate, self.profile, req),
+                parameters=parameters,
                 label=f"{candidate.name}.{re.sub(r'[^A-Za-z0-9=._-]+', '_', req.label())}",
             )
             reasons = _reasons(candidate, req, outcome) + extra
