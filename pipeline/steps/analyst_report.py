@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from pipeline.release.budget_ledger import budget_url, open_budget_ledger
+from pipeline.release.budget_ledger import budget_url, calendar_window, open_budget_ledger
 from pipeline.release.datasets import csv_bytes
 from pipeline.release.report_gate import ReportCheck, report_problems
 from pipeline.release.report_protection import DPContext, protect_cells
@@ -28,6 +28,7 @@ from pipeline.run.context import RunContext
 from pipeline.settings.keys import demo_mode, load_cellkey_secret
 from pipeline.settings.report_specs import (
     WINDOW_DATES,
+    DPMethod,
     SuppressMethod,
     UnknownReportOptionError,
     load_catalogue,
@@ -104,15 +105,18 @@ def analyst_report(
     window = _window(ctx, spec.source, date_from, date_to)
     minimum = ctx.config.profile.min_cell_count if isinstance(method, SuppressMethod) else 0
     demo = demo_mode()
-    # The analyst's epsilon per calendar year: dp.analyst_budget of the configuration.
-    dp = DPContext(
-        ledger=open_budget_ledger(
-            budget_url(None, ctx.config.workdir),
-            budgets={recipient: ctx.config.dp.analyst_budget},
-        ),
-        recipient=recipient,
-        window=str(ctx.run_date.year),
-    )
+    # The analyst's epsilon per calendar year: dp.analyst_budget of the configuration (the
+    # budget ledger is opened only for a dp table: the other methods spend nothing).
+    dp = None
+    if isinstance(method, DPMethod):
+        dp = DPContext(
+            ledger=open_budget_ledger(
+                budget_url(None, ctx.config.workdir),
+                budgets={recipient: ctx.config.dp.analyst_budget},
+            ),
+            recipient=recipient,
+            window=calendar_window(ctx.run_date),
+        )
 
     built = build_report(
         spec,
