@@ -59,6 +59,20 @@ def test_an_unknown_level_and_measure_fail_naming_the_field(tmp_path: Path) -> N
         load_spec(_write(tmp_path, bad))
 
 
+def test_a_dominance_rule_over_more_contributions_than_kept_fails_at_load(
+    tmp_path: Path,
+) -> None:
+    """The builder keeps each cell's two largest contributions: (3, k) is refused when the
+    spec loads, naming the field, not when the table is built."""
+    text = SPEC.replace(
+        "  - {method: suppress, min_contributors: 10}",
+        "  - {method: suppress, min_contributors: 10, dominance_n: 3, dominance_k: 80}",
+    )
+    assert text != SPEC
+    with pytest.raises(ReportSpecError, match=r"protection\.1.*dominance_n"):
+        load_spec(_write(tmp_path, text))
+
+
 def test_web_statistics_cannot_leave_the_company(tmp_path: Path) -> None:
     text = (DEFAULT_REPORTS / "web_page_views_daily.yaml").read_text(encoding="utf-8")
     path = _write(

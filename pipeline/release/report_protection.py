@@ -43,6 +43,7 @@ from transforms.primary_suppression import (
     p_percent_rule,
     threshold_rule,
 )
+from transforms.report_tables import TOP
 from transforms.secondary_suppression import protect
 from transforms.table_protection import (
     NOISY,
@@ -81,7 +82,7 @@ def primary_rules(
         if method.dominance_n is not None and method.dominance_k is not None:
             rules.append(
                 dominance_rule(
-                    cells, n=method.dominance_n, k=method.dominance_k, top=("top1", "top2")
+                    cells, n=method.dominance_n, k=method.dominance_k, top=TOP
                 )
             )
         if method.p_percent is not None:

@@ -159,8 +159,9 @@ class WindowSpec(_Strict):
 class SuppressMethod(_Strict):
     method: Literal["suppress"]
     min_contributors: int = Field(default=10, ge=2)
-    # dominance (n, k): the n largest contributors hold more than k % of the cell
-    dominance_n: int | None = Field(default=None, ge=1)
+    # dominance (n, k): the n largest contributors hold more than k % of the cell; the
+    # builder keeps each cell's two largest contributions (transforms.report_tables.TOP)
+    dominance_n: int | None = Field(default=None, ge=1, le=2)
     dominance_k: float | None = Field(default=None, gt=0, lt=100)
     p_percent: float | None = Field(default=None, gt=0, lt=100)
 
