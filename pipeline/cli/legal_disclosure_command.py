@@ -83,7 +83,7 @@ def request(
 ) -> None:
     """Record a lawful demand (audited; reads no customer data) for a person to decide."""
     from pipeline.rights.disclosure_demands import new_request
-    from pipeline.rights.legal_disclosure import Demand, DemandError
+    from pipeline.rights.legal_disclosure import Demand, DemandFieldError
 
     params = {
         "requesting_body": body,
@@ -94,9 +94,9 @@ def request(
     }
     try:  # the DAG's validation, reported against the option that gave the field
         Demand.from_params(params)
-    except DemandError as exc:
-        field, _, problem = str(exc).partition(": ")
-        raise typer.BadParameter(problem, param_hint=OPTION_OF.get(field, field)) from None
+    except DemandFieldError as exc:
+        hint = OPTION_OF.get(exc.field, exc.field)
+        raise typer.BadParameter(exc.problem, param_hint=hint) from None
     folder = options.workdir(workdir)
     stored = new_request(folder, params, key=_key())
     console.print(

@@ -62,6 +62,14 @@ class DemandError(DataError):
     """A demand that cannot be acted on; the message names the field, never its value."""
 
 
+class DemandFieldError(DemandError):
+    """One field of a demand is invalid: ``field`` names it (the CLI maps it to its option)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        self.field, self.problem = field, problem
+        super().__init__(f"{field}: {problem}")
+
+
 class NotApprovedError(PrivacyCheckFailed):
     """Disclosure was asked for without a recorded approval: nothing is read."""
 
@@ -84,20 +92,20 @@ class Demand:
         """Check the Params again (a CLI may call this without Airflow's validation)."""
         body = params.get("requesting_body")
         if body not in REQUESTING_BODIES:
-            raise DemandError(f"requesting_body: not one of {list(REQUESTING_BODIES)}")
+            raise DemandFieldError("requesting_body", f"not one of {list(REQUESTING_BODIES)}")
         for field in ("legal_basis", "reference_number"):
             value = params.get(field)
             if not isinstance(value, str) or not value.strip():
-                raise DemandError(f"{field}: required")
+                raise DemandFieldError(field, "required")
         customer = params.get("customer_id")
         if isinstance(customer, bool) or not isinstance(customer, int) or customer < 1:
-            raise DemandError("customer_id: not a positive integer")
+            raise DemandFieldError("customer_id", "not a positive integer")
         items = params.get("items")
         if not isinstance(items, list | tuple) or not items:
-            raise DemandError("items: at least one item is required")
+            raise DemandFieldError("items", "at least one item is required")
         unknown = [i for i in items if i not in ITEMS]
         if unknown:
-            raise DemandError(f"items: {len(unknown)} not one of {list(ITEMS)}")
+            raise DemandFieldError("items", f"{len(unknown)} not one of {list(ITEMS)}")
         return cls(
             requesting_body=str(body),
             legal_basis=str(params["legal_basis"]),
