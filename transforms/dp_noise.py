@@ -37,8 +37,8 @@ import numpy as np
 import opendp.prelude as dp
 import pandas as pd
 
-from transforms.errors import ConfigurationError, DataError, InternalError
-from transforms.table_constraints import cell_coordinates
+from transforms.errors import ConfigurationError, InternalError
+from transforms.table_constraints import cell_coordinates, dense_with_margins
 from transforms.table_structure import TableDimension, interior_mask
 
 Mechanism = Literal["laplace", "gaussian"]
@@ -185,32 +185,19 @@ def derive_margins(
     mask = interior_mask(cells, dimensions)
     if len(interior_values) != int(mask.sum()):
         raise InternalError("derive_margins: one value per interior cell is needed")
-    leaf_index = [pd.Index(dim.leaves) for dim in dimensions]
-    shape = tuple(len(ix) for ix in leaf_index)
-    if int(mask.sum()) != math.prod(shape):
-        raise DataError(
-            f"table: {int(mask.sum())} interior cells, {math.prod(shape)} leaf combinations"
-        )
-    cube = np.full(shape, -1, dtype=np.int64)
-    coords = tuple(
-        ix.get_indexer(cells.loc[mask, dim.name].astype(object))
-        for ix, dim in zip(leaf_index, dimensions, strict=True)
+    coords = cell_coordinates(cells, dimensions)  # refuses a missing or repeated cell
+    cube = np.zeros(tuple(len(dim.leaves) for dim in dimensions), dtype=np.int64)
+    leaf_of_code = []
+    for dim in dimensions:
+        of_code = np.full(len(dim.codes), -1, dtype=np.int64)
+        of_code[[dim.codes.index(leaf) for leaf in dim.leaves]] = np.arange(len(dim.leaves))
+        leaf_of_code.append(of_code)
+    interior = coords[mask]
+    cube[tuple(of_code[interior[:, j]] for j, of_code in enumerate(leaf_of_code))] = np.asarray(
+        interior_values, dtype=np.int64
     )
-    cube[coords] = 0
-    if (cube < 0).any():
-        raise DataError("table: some leaf combinations are missing or repeated")
-    cube[coords] = np.asarray(interior_values, dtype=np.int64)
-    # Aggregate along each dimension: code x leaf membership (a code sums the leaves under it).
-    for axis, dim in enumerate(dimensions):
-        member = np.zeros((len(dim.codes), len(dim.leaves)), dtype=np.int64)
-        for j, leaf in enumerate(dim.leaves):
-            code: str | None = leaf
-            while code is not None:
-                member[dim.codes.index(code), j] = 1
-                code = dim.parents[code]
-        cube = np.moveaxis(np.tensordot(member, cube, axes=([1], [axis])), 0, axis)
-    positions = cell_coordinates(cells, dimensions).T  # every margin row once, too
-    return np.asarray(cube[tuple(positions)], dtype=np.int64)
+    full = dense_with_margins(cube, dimensions)  # float64: exact for counts below 2**53
+    return np.asarray(np.rint(full[tuple(coords.T)]), dtype=np.int64)
 
 
 def noisy_cells(

@@ -103,8 +103,9 @@ def dense_with_margins(
 ) -> npt.NDArray[np.float64]:
     """Fill every subtotal and total of an array indexed by each dimension's ``.leaves``.
 
-    Returns an array indexed by each dimension's ``.codes``. A small helper for tests and
-    benchmarks that build tables from counts; the pipeline's table builder works on records.
+    Returns an array indexed by each dimension's ``.codes``. For tables made from counts: DP
+    sums its noisy interior this way, tests and benchmarks build tables with it; the
+    pipeline's table builder works on records.
     """
     leaf = np.asarray(leaf_values, dtype=np.float64)
     out = leaf
