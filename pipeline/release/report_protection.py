@@ -80,11 +80,7 @@ def primary_rules(
         level = np.where(rules[0].sensitive, np.maximum(share * values, 1.0), 0.0)
         rules = [PrimarySuppression("threshold", rules[0].sensitive, level)]
         if method.dominance_n is not None and method.dominance_k is not None:
-            rules.append(
-                dominance_rule(
-                    cells, n=method.dominance_n, k=method.dominance_k, top=TOP
-                )
-            )
+            rules.append(dominance_rule(cells, n=method.dominance_n, k=method.dominance_k, top=TOP))
         if method.p_percent is not None:
             rules.append(p_percent_rule(cells, p=method.p_percent))
     return combine(*rules)
